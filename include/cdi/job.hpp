@@ -1,0 +1,39 @@
+#pragma once
+// What one import or upload job is asked to do, and what it reports back.
+#include "cdi/image_format.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+
+namespace cdi {
+
+enum class content_type { kubevirt, archive };
+
+// CACHE_MODE: CDI uses qemu-img -t writeback, or -t none when "TRYNONE" and the target takes O_DIRECT.
+enum class cache_mode { writeback, try_none };
+
+struct job_spec {
+    content_type content = content_type::kubevirt;
+    // The disk: /data/disk.img (file) or /dev/cdi-block-volume (block device).
+    std::filesystem::path target;
+    // The volume's mount point: statvfs for a file target, destination of an archive.
+    std::filesystem::path data_dir;
+    // Scratch volume mount point; nullopt when the pod has none.
+    std::optional<std::filesystem::path> scratch_dir;
+    // IMPORTER_IMAGE_SIZE / UPLOAD_IMAGE_SIZE in bytes, when given.
+    std::optional<std::uint64_t> requested_size;
+    // FILESYSTEM_OVERHEAD as a fraction (0.055 = 5.5%).
+    double filesystem_overhead = 0.0;
+    bool preallocate = false;
+    cache_mode cache = cache_mode::writeback;
+};
+
+struct job_result {
+    image_format format = image_format::raw;  // the image's format once compression was unwrapped
+    std::uint64_t virtual_size = 0;           // size of the raw disk written to the target
+    std::uint64_t data_bytes = 0;             // bytes written as data (zero runs excluded)
+    bool preallocation_applied = false;
+};
+
+}  // namespace cdi
