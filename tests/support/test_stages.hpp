@@ -39,7 +39,7 @@ public:
         ++reads_;
         if (fail_at_ != 0 && reads_ == fail_at_) return make_error(errc::io, "injected read fault");
         std::size_t n = std::min({buf.size(), chunk_, data_.size() - pos_});
-        std::memcpy(buf.data(), data_.data() + pos_, n);
+        if (n > 0) std::memcpy(buf.data(), data_.data() + pos_, n);
         pos_ += n;
         return n;
     }

@@ -1,0 +1,104 @@
+# Helpers for bench/run.sh (sourced, not executed).
+# Needs: bash, python3, coreutils, e2fsprogs (mkfs.ext4 -d), pigz, xz, zstd, qemu-img: all in
+# scripts/setup.sh's package list. GNU time (/usr/bin/time) is used when installed.
+
+bench_log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+bench_die() { bench_log "error: $*"; exit 1; }
+
+# Bytes from a size with an optional K/M/G/T suffix (binary units): 2G -> 2147483648.
+bench_bytes() { numfmt --from=iec "${1%iB}"; }
+
+# Fills directory $1 with about $2 bytes: three quarters copied from /usr/lib and /usr/share
+# (binaries, text, already-compressed files: the mix a VM disk holds), one quarter random (data
+# that does not compress), so the compressors see realistic ratios.
+bench_fill_tree() {
+  local dir=$1 budget=$2
+  local copy_budget=$((budget * 3 / 4)) rand_budget=$((budget - budget * 3 / 4))
+  mkdir -p "$dir/usr" "$dir/random"
+  # Files in a stable order until the budget is spent; tar keeps the relative paths.
+  find /usr/lib /usr/share -xdev -type f -size +0 -printf '%s %p\n' 2>/dev/null | sort -k2 |
+    awk -v b="$copy_budget" '{ if (t + $1 > b) next; t += $1; sub(/^[0-9]+ \//, ""); print }' \
+      > "$dir.list"
+  tar -C / -cf - --no-recursion -T "$dir.list" 2>/dev/null | tar -C "$dir/usr" -xf -
+  rm -f "$dir.list"
+  # Random files of 1..64 MiB.
+  local left=$rand_budget i=0 n
+  while ((left > 0)); do
+    n=$(((i % 64 + 1) << 20))
+    ((n > left)) && n=$left
+    head -c "$n" /dev/urandom > "$dir/random/r$i.bin"
+    left=$((left - n))
+    i=$((i + 1))
+  done
+}
+
+# Builds the inputs in $1 for a virtual size of $2 bytes, once: disk.raw (an ext4 filesystem about
+# 45% full) and its raw.gz, raw.xz (multi-block), raw.zst and qcow2. A stamp file marks a complete
+# set of that size, which later runs reuse.
+bench_build_inputs() {
+  local dir=$1 size=$2
+  local stamp="$dir/inputs-$size.done"
+  if [[ -f $stamp ]]; then
+    bench_log "reusing inputs in $dir (virtual size $size)"
+    return 0
+  fi
+  mkdir -p "$dir"
+  rm -rf "$dir/tree" "$dir"/disk.* "$dir"/inputs-*.done
+  bench_log "filling a tree with $((size * 45 / 100)) bytes"
+  bench_fill_tree "$dir/tree" $((size * 45 / 100))
+  bench_log "mkfs.ext4 -d onto a $size-byte raw disk"
+  truncate -s "$size" "$dir/disk.raw"
+  mkfs.ext4 -q -F -d "$dir/tree" -L bench "$dir/disk.raw" || bench_die "mkfs.ext4 failed"
+  rm -rf "$dir/tree"
+  bench_log "compressing: pigz -6"
+  pigz -6 -p 2 -c "$dir/disk.raw" > "$dir/disk.raw.gz"
+  bench_log "compressing: xz -T2 -3 --block-size=16MiB"
+  xz -T2 -3 --block-size=16MiB -c "$dir/disk.raw" > "$dir/disk.raw.xz"
+  bench_log "compressing: zstd -3 -T2"
+  zstd -q -3 -T2 -c "$dir/disk.raw" > "$dir/disk.raw.zst"
+  bench_log "converting: qemu-img convert -O qcow2"
+  qemu-img convert -f raw -O qcow2 "$dir/disk.raw" "$dir/disk.qcow2"
+  sync
+  touch "$stamp"
+}
+
+# Runs a command and prints "seconds max_rss_kib exit_status"; the command's own stdout/stderr go
+# to $BENCH_CMD_LOG. Peak RSS is ru_maxrss from wait4(), which Linux reports as the largest resident
+# set of the process or of any descendant it waited for (the importer, or a qemu-img it ran).
+# Exec carries the forking parent's RSS into the child's high-water mark, so the figure has a floor:
+# ~1 MiB with GNU time; ~10 MiB with the python3 fallback (used when /usr/bin/time is not
+# installed; its RSS figures are prefixed "~").
+bench_timed() {
+  local log=${BENCH_CMD_LOG:-/dev/null}
+  if [[ -x /usr/bin/time ]]; then
+    local tf
+    tf=$(mktemp)
+    # %e has 10 ms resolution: fine for runs of seconds. On failure GNU time writes "Command
+    # exited with non-zero status N" before the format line, hence tail.
+    /usr/bin/time -f '%e %M %x' -o "$tf" "$@" < /dev/null >> "$log" 2>&1 || true
+    tail -n 1 "$tf"
+    rm -f "$tf"
+    return 0
+  fi
+  python3 -S - "$@" <<'PY'
+import os, resource, subprocess, sys, time
+log = open(os.environ.get("BENCH_CMD_LOG", "/dev/null"), "ab")
+t0 = time.monotonic()
+rc = subprocess.call(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+dt = time.monotonic() - t0
+rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(f"{dt:.3f} ~{rss} {rc}")
+PY
+}
+
+# Flushes dirty pages and drops the page cache, so every timed run starts cold.
+bench_drop_caches() {
+  sync
+  echo 3 > /proc/sys/vm/drop_caches
+}
+
+# Median of the numbers given as arguments.
+bench_median() {
+  printf '%s\n' "$@" | sort -g |
+    awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}

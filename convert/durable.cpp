@@ -1,0 +1,27 @@
+#include "convert/durable.hpp"
+
+#include "cdi/unique_fd.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace cdi {
+
+result<void> make_durable(const std::filesystem::path& path) {
+    unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return errno_error(errno, "cannot open " + path.string() + " to fsync it");
+    if (::fsync(fd.get()) != 0) return errno_error(errno, "fsync " + path.string());
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) return errno_error(errno, "stat " + path.string());
+    if (!S_ISREG(st.st_mode)) return {};
+    auto dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+    unique_fd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dfd) return errno_error(errno, "cannot open directory " + dir.string() + " to fsync it");
+    if (::fsync(dfd.get()) != 0) return errno_error(errno, "fsync directory " + dir.string());
+    return {};
+}
+
+}  // namespace cdi

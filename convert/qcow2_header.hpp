@@ -1,0 +1,60 @@
+#pragma once
+// The qcow2 header (docs/interop/qcow2.txt), read and checked before qemu-img ever opens the file.
+// Rejects what makes qemu-img touch another file (backing file, external data file, json: names),
+// what qemu would refuse or misread (versions, unknown incompatible features, encryption), the
+// resource bombs of iotests 080 (huge L1 / refcount tables, extensions past the header cluster), and
+// truncation (tables or data clusters past the end of the file, which qemu-img convert does not see).
+#include "convert/image_reader.hpp"
+
+#include <cstdint>
+
+namespace cdi {
+
+class qcow2_header {
+public:
+    // Reads the header at offset 0 of file (whose magic the caller matched) and runs every check.
+    static result<qcow2_header> read(const image_reader& file);
+
+    std::uint64_t virtual_size() const noexcept { return size_; }
+    std::uint32_t version() const noexcept { return version_; }
+    std::uint32_t cluster_bits() const noexcept { return cluster_bits_; }
+
+    // Incompatible feature bits (qcow2.txt "incompatible_features").
+    static constexpr std::uint64_t incompat_dirty = 1ull << 0;
+    static constexpr std::uint64_t incompat_corrupt = 1ull << 1;
+    static constexpr std::uint64_t incompat_data_file = 1ull << 2;
+    static constexpr std::uint64_t incompat_compression = 1ull << 3;
+    static constexpr std::uint64_t incompat_extended_l2 = 1ull << 4;
+    static constexpr std::uint64_t incompat_known = (1ull << 5) - 1;
+
+    // qemu's limits (block/qcow2.h): the L1 table and the refcount table in bytes, snapshots.
+    static constexpr std::uint64_t max_l1_bytes = 32ull << 20;
+    static constexpr std::uint64_t max_reftable_bytes = 8ull << 20;
+    static constexpr std::uint32_t max_snapshots = 65536;
+
+private:
+    result<void> check_features() const;
+    result<void> check_extensions(std::span<const std::byte> cluster0) const;
+    result<void> check_tables(const image_reader& file) const;
+    result<void> check_l2_tables(const image_reader& file) const;
+
+    std::uint32_t version_ = 0;
+    std::uint64_t backing_offset_ = 0;
+    std::uint32_t backing_size_ = 0;
+    std::uint32_t cluster_bits_ = 0;
+    std::uint64_t cluster_size_ = 0;
+    std::uint64_t size_ = 0;
+    std::uint32_t crypt_method_ = 0;
+    std::uint32_t l1_size_ = 0;
+    std::uint64_t l1_offset_ = 0;
+    std::uint64_t reftable_offset_ = 0;
+    std::uint32_t reftable_clusters_ = 0;
+    std::uint32_t nb_snapshots_ = 0;
+    std::uint64_t snapshots_offset_ = 0;
+    std::uint64_t incompat_ = 0;
+    std::uint32_t refcount_order_ = 4;
+    std::uint32_t header_length_ = 72;
+    std::uint8_t compression_type_ = 0;
+};
+
+}  // namespace cdi

@@ -1,0 +1,334 @@
+#include "convert/target_sink.hpp"
+
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <spdlog/spdlog.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <system_error>
+
+namespace cdi {
+
+namespace {
+
+// O_DIRECT alignment for files: the largest logical block size in common use, so any disk works.
+constexpr std::size_t file_block_size = 4096;
+// Bounce buffer for unaligned caller memory under O_DIRECT: big enough that the extra copy is the
+// only cost, small next to the job buffer.
+constexpr std::size_t bounce_size = 1u << 20;
+
+std::string quoted(const std::filesystem::path& p) { return "\"" + p.string() + "\""; }
+
+template <class F>
+int no_eintr(F f) {
+    int rc;
+    do {
+        rc = f();
+    } while (rc < 0 && errno == EINTR);
+    return rc;
+}
+
+}  // namespace
+
+target_sink::target_sink(unique_fd fd, std::filesystem::path path, bool block_device, std::size_t block_size,
+                         std::optional<std::uint64_t> capacity, const target_options& opts, zero_strategy zeroer)
+    : fd_(std::move(fd)),
+      path_(std::move(path)),
+      block_device_(block_device),
+      block_size_(block_size),
+      capacity_(capacity),
+      opts_(opts),
+      zeroer_(std::move(zeroer)),
+      staging_(block_size) {
+    zeroer_.attach(fd_.get(), name());
+}
+
+std::string target_sink::name() const { return quoted(path_); }
+
+result<void> target_sink::init(const target_options& opts) {
+    if (opts.direct_io) {
+        if (auto r = set_direct(true); !r) {
+            spdlog::warn("target {}: O_DIRECT unavailable ({}); using buffered I/O", name(), r.error().context);
+        } else {
+            direct_ = true;
+        }
+    }
+    if (!opts.preallocate) return {};
+    if (block_device_) {
+        // Discarding could unmap thin-provisioned storage that preallocation asked to keep.
+        zeroer_.disable(zero_method::punch_hole, "preallocation requested");
+        return {};
+    }
+    // Probe fallocate on the empty file (KEEP_SIZE: the length stays 0). Without it, preallocation
+    // means writing every zero, as CDI does with a plain full copy.
+    auto probe = zeroer_.allocate(0, block_size_, true);
+    if (!probe) return probe.error();
+    write_file_zeros_ = !*probe;
+    return {};
+}
+
+result<std::unique_ptr<target_sink>> target_sink::create_file(const std::filesystem::path& path,
+                                                              const target_options& opts) {
+    return create_file(path, opts, zero_strategy{});
+}
+
+result<std::unique_ptr<target_sink>> target_sink::create_file(const std::filesystem::path& path,
+                                                              const target_options& opts, zero_strategy zeroer) {
+    unique_fd fd(no_eintr([&] { return ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0660); }));
+    if (!fd) return errno_error(errno, "creating target file " + quoted(path));
+    // The umask must not narrow the mode the VM launcher relies on (CDI chmods 0660 too).
+    if (::fchmod(fd.get(), 0660) != 0) {
+        int err = errno;
+        ::unlink(path.c_str());
+        return errno_error(err, "setting the mode of " + quoted(path));
+    }
+    std::unique_ptr<target_sink> s(
+        new target_sink(std::move(fd), path, false, file_block_size, opts.capacity, opts, std::move(zeroer)));
+    if (auto r = s->init(opts); !r) {
+        s->discard();
+        return r.error();
+    }
+    return s;
+}
+
+result<std::unique_ptr<target_sink>> target_sink::open_block(const std::filesystem::path& path,
+                                                             const target_options& opts) {
+    return open_block(path, opts, zero_strategy{});
+}
+
+result<std::unique_ptr<target_sink>> target_sink::open_block(const std::filesystem::path& path,
+                                                             const target_options& opts, zero_strategy zeroer) {
+    // O_EXCL on a block device: fail with EBUSY if it is mounted or opened exclusively elsewhere.
+    unique_fd fd(no_eintr([&] { return ::open(path.c_str(), O_WRONLY | O_EXCL | O_CLOEXEC); }));
+    if (!fd) return errno_error(errno, "opening target device " + quoted(path));
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) return errno_error(errno, "stat of " + quoted(path));
+    if (!S_ISBLK(st.st_mode)) return make_error(errc::bad_request, quoted(path) + " is not a block device");
+    std::uint64_t size = 0;
+    if (::ioctl(fd.get(), BLKGETSIZE64, &size) != 0) return errno_error(errno, "BLKGETSIZE64 on " + quoted(path));
+    int logical = 0;
+    if (::ioctl(fd.get(), BLKSSZGET, &logical) != 0) return errno_error(errno, "BLKSSZGET on " + quoted(path));
+    std::size_t block = std::max<std::size_t>(512, static_cast<std::size_t>(logical));
+    std::uint64_t cap = opts.capacity ? std::min(*opts.capacity, size) : size;
+    std::unique_ptr<target_sink> s(new target_sink(std::move(fd), path, true, block, cap, opts, std::move(zeroer)));
+    if (auto r = s->init(opts); !r) return r.error();
+    return s;
+}
+
+result<void> target_sink::set_direct(bool on) {
+    int flags = ::fcntl(fd_.get(), F_GETFL);
+    if (flags < 0) return errno_error(errno, "F_GETFL on " + name());
+    flags = on ? (flags | O_DIRECT) : (flags & ~O_DIRECT);
+    if (::fcntl(fd_.get(), F_SETFL, flags) != 0) return errno_error(errno, "setting O_DIRECT on " + name());
+    fd_direct_ = on;
+    return {};
+}
+
+void target_sink::fall_back_to_buffered(int err) {
+    spdlog::warn("target {}: O_DIRECT write failed ({}); using buffered I/O from now on", name(),
+                 std::generic_category().message(err));
+    direct_ = false;
+    (void)set_direct(false);
+}
+
+sink_caps target_sink::caps() const {
+    return sink_caps{.block_device = block_device_, .direct_io = direct_, .block_size = block_size_};
+}
+
+result<void> target_sink::check_capacity(std::uint64_t len) const {
+    if (capacity_ && (len > *capacity_ || offset_ > *capacity_ - len)) {
+        return make_error(errc::too_large,
+                          "image is larger than the target capacity of " + std::to_string(*capacity_) + " bytes");
+    }
+    return {};
+}
+
+result<void> target_sink::pwrite_all(const std::byte* p, std::size_t len, std::uint64_t off) {
+    while (len > 0) {
+        ssize_t w = ::pwrite(fd_.get(), p, len, static_cast<off_t>(off));
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EINVAL && fd_direct_) {
+                fall_back_to_buffered(errno);
+                if (fd_direct_) return make_error(errc::io, "cannot turn O_DIRECT off on " + name());
+                continue;
+            }
+            return errno_error(errno, "writing " + name() + " at offset " + std::to_string(off));
+        }
+        if (w == 0) return make_error(errc::io, "writing " + name() + " made no progress");
+        p += w;
+        len -= static_cast<std::size_t>(w);
+        off += static_cast<std::uint64_t>(w);
+    }
+    return {};
+}
+
+result<void> target_sink::write_blocks(const std::byte* p, std::size_t len) {
+    const bool aligned = reinterpret_cast<std::uintptr_t>(p) % block_size_ == 0;
+    if (!fd_direct_ || aligned) {
+        if (auto r = pwrite_all(p, len, aligned_pos_); !r) return r;
+        aligned_pos_ += len;
+        return {};
+    }
+    if (!bounce_) bounce_.emplace(bounce_size);
+    while (len > 0) {
+        std::size_t n = std::min(len, bounce_->size());
+        std::memcpy(bounce_->data(), p, n);
+        if (auto r = pwrite_all(bounce_->data(), n, aligned_pos_); !r) return r;
+        aligned_pos_ += n;
+        p += n;
+        len -= n;
+    }
+    return {};
+}
+
+result<void> target_sink::emit_staging_block() {
+    // A block of zeros on a fresh file stays a hole unless preallocation writes zeros.
+    if (tail_has_data_ || block_device_ || write_file_zeros_) {
+        if (auto r = pwrite_all(staging_.data(), block_size_, aligned_pos_); !r) return r;
+    }
+    aligned_pos_ += block_size_;
+    tail_len_ = 0;
+    tail_has_data_ = false;
+    return {};
+}
+
+result<void> target_sink::write(std::span<const std::byte> data) {
+    if (data.empty()) return {};
+    if (auto r = check_capacity(data.size()); !r) return r;
+    const std::byte* p = data.data();
+    std::size_t n = data.size();
+    if (tail_len_ > 0) {
+        std::size_t k = std::min(block_size_ - tail_len_, n);
+        std::memcpy(staging_.data() + tail_len_, p, k);
+        tail_len_ += k;
+        tail_has_data_ = true;
+        p += k;
+        n -= k;
+        if (tail_len_ == block_size_) {
+            if (auto r = emit_staging_block(); !r) return r;
+        }
+    }
+    if (std::size_t whole = n - n % block_size_; whole > 0) {
+        if (auto r = write_blocks(p, whole); !r) return r;
+        p += whole;
+        n -= whole;
+    }
+    if (n > 0) {
+        std::memcpy(staging_.data(), p, n);
+        tail_len_ = n;
+        tail_has_data_ = true;
+    }
+    offset_ += data.size();
+    return {};
+}
+
+result<void> target_sink::zero(std::uint64_t len) {
+    if (len == 0) return {};
+    if (auto r = check_capacity(len); !r) return r;
+    std::uint64_t remaining = len;
+    if (tail_len_ > 0 && !tail_has_data_) {
+        // The staging block holds only zeros so far: the run starts at aligned_pos_.
+        remaining += tail_len_;
+        tail_len_ = 0;
+    } else if (tail_len_ > 0) {
+        auto k = static_cast<std::size_t>(std::min<std::uint64_t>(block_size_ - tail_len_, remaining));
+        std::memset(staging_.data() + tail_len_, 0, k);
+        tail_len_ += k;
+        remaining -= k;
+        if (tail_len_ == block_size_) {
+            if (auto r = emit_staging_block(); !r) return r;
+        }
+    }
+    if (std::uint64_t whole = remaining - remaining % block_size_; whole > 0) {
+        if (block_device_) {
+            if (auto r = zeroer_.zero(aligned_pos_, whole); !r) return r;
+        } else if (write_file_zeros_) {
+            if (auto r = zeroer_.write_zeros(aligned_pos_, whole); !r) return r;
+        }
+        aligned_pos_ += whole;
+        remaining -= whole;
+    }
+    if (remaining > 0) {
+        std::memset(staging_.data(), 0, static_cast<std::size_t>(remaining));
+        tail_len_ = static_cast<std::size_t>(remaining);
+        tail_has_data_ = false;
+    }
+    offset_ += len;
+    return {};
+}
+
+result<void> target_sink::write_tail() {
+    if (tail_len_ == 0) return {};
+    if (block_device_) {
+        // A partial logical block cannot go through O_DIRECT: write the exact bytes buffered; flush()
+        // turns O_DIRECT back on after fsync.
+        if (fd_direct_) {
+            if (auto r = set_direct(false); !r) return r;
+        }
+        return pwrite_all(staging_.data(), tail_len_, aligned_pos_);
+    }
+    if (!tail_has_data_ && !write_file_zeros_) return {};  // a hole; ftruncate sets the length
+    if (!fd_direct_) return pwrite_all(staging_.data(), tail_len_, aligned_pos_);
+    // Pad to a whole block; flush() truncates the file back to offset_.
+    std::memset(staging_.data() + tail_len_, 0, block_size_ - tail_len_);
+    return pwrite_all(staging_.data(), block_size_, aligned_pos_);
+}
+
+result<void> target_sink::flush() {
+    if (auto r = write_tail(); !r) return r;
+    if (!block_device_) {
+        if (no_eintr([&] { return ::ftruncate(fd_.get(), static_cast<off_t>(offset_)); }) != 0) {
+            return errno_error(errno, "setting the length of " + name() + " to " + std::to_string(offset_));
+        }
+        if (opts_.preallocate && !write_file_zeros_) {
+            auto r = zeroer_.allocate(0, offset_);
+            if (!r) return r.error();
+            preallocation_applied_ = *r;
+        } else {
+            preallocation_applied_ = opts_.preallocate;
+        }
+    } else {
+        preallocation_applied_ = opts_.preallocate;
+    }
+    if (no_eintr([&] { return ::fsync(fd_.get()); }) != 0) return errno_error(errno, "fsync of " + name());
+    if (direct_ && !fd_direct_) {
+        if (auto r = set_direct(true); !r) return r;
+    }
+    if (!block_device_ && !dir_synced_) {
+        // The directory entry of a new file is durable only once its directory is synced.
+        auto dir = path_.has_parent_path() ? path_.parent_path() : std::filesystem::path(".");
+        unique_fd dfd(no_eintr([&] { return ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); }));
+        if (!dfd) return errno_error(errno, "opening directory " + quoted(dir));
+        if (no_eintr([&] { return ::fsync(dfd.get()); }) != 0) return errno_error(errno, "fsync of " + quoted(dir));
+        dir_synced_ = true;
+    }
+    return {};
+}
+
+void target_sink::discard() {
+    if (block_device_ || discarded_) return;
+    discarded_ = true;
+    if (::unlink(path_.c_str()) != 0 && errno != ENOENT) {
+        spdlog::warn("target {}: cannot remove after failure: {}", name(), std::generic_category().message(errno));
+    }
+}
+
+result<std::uint64_t> block_device_size(const std::filesystem::path& path) {
+    unique_fd fd(no_eintr([&] { return ::open(path.c_str(), O_RDONLY | O_CLOEXEC); }));
+    if (!fd) return errno_error(errno, "opening " + quoted(path));
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) return errno_error(errno, "stat of " + quoted(path));
+    if (!S_ISBLK(st.st_mode)) return make_error(errc::bad_request, quoted(path) + " is not a block device");
+    std::uint64_t size = 0;
+    if (::ioctl(fd.get(), BLKGETSIZE64, &size) != 0) return errno_error(errno, "BLKGETSIZE64 on " + quoted(path));
+    return size;
+}
+
+}  // namespace cdi

@@ -1,0 +1,36 @@
+#pragma once
+// VHDX (MS-VHDX): file identifier, the current of the two headers (64 KiB, 128 KiB; valid CRC-32C,
+// higher sequence number), the region table at 192 KiB, the metadata items qemu needs (file
+// parameters, virtual disk size, logical sector size) and the block allocation table. Differencing
+// disks (HasParent, a parent locator) are refused; limits are qemu's (block/vhdx.c).
+#include "convert/image_reader.hpp"
+
+#include <array>
+#include <cstdint>
+
+namespace cdi {
+
+class vhdx_header {
+public:
+    // Reads a file that starts with "vhdxfile" and runs every check.
+    static result<vhdx_header> read(const image_reader& file);
+
+    std::uint64_t virtual_size() const noexcept { return virtual_size_; }
+    std::uint32_t block_size() const noexcept { return block_size_; }
+    std::uint32_t logical_sector_size() const noexcept { return logical_sector_; }
+
+    // CRC-32C (Castagnoli) as MS-VHDX uses it; exposed so tests can forge valid structures.
+    static std::uint32_t crc32c(std::span<const std::byte> data) noexcept;
+
+    using guid = std::array<std::byte, 16>;
+
+private:
+    result<void> read_metadata(const image_reader& file, std::uint64_t offset, std::uint64_t length);
+    result<void> check_bat(const image_reader& file, std::uint64_t offset, std::uint64_t length) const;
+
+    std::uint64_t virtual_size_ = 0;
+    std::uint32_t block_size_ = 0;
+    std::uint32_t logical_sector_ = 0;
+};
+
+}  // namespace cdi

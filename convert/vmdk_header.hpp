@@ -1,0 +1,49 @@
+#pragma once
+// VMDK, the only two subformats that are one self-contained file: monolithicSparse and
+// streamOptimized ("KDMV" sparse header with an embedded descriptor). A text descriptor file
+// (monolithicFlat, twoGbMaxExtent*, vmfs, ...) names other files as extents and is refused, as is an
+// embedded descriptor with any line outside the known keys (CVE-2022-47951; oslo check_descriptor).
+#include "convert/image_reader.hpp"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace cdi {
+
+class vmdk_header {
+public:
+    // Reads a file that starts with "KDMV", "COWD" or descriptor text, and runs every check.
+    static result<vmdk_header> read(const image_reader& file);
+
+    // Checks an embedded descriptor line by line: known keys only, parentCID ffffffff, createType
+    // monolithicSparse or streamOptimized, exactly one SPARSE extent with a plain file name.
+    // Returns the createType.
+    static result<std::string> check_descriptor(std::string_view text);
+
+    std::uint64_t virtual_size() const noexcept { return capacity_ * 512; }
+    const std::string& create_type() const noexcept { return create_type_; }
+
+    static constexpr std::uint64_t max_descriptor_bytes = 1u << 20;  // as oslo's inspector
+    static constexpr std::uint64_t max_gd_bytes = 32u << 20;
+
+private:
+    result<void> parse(std::span<const std::byte> hdr, std::string_view where);
+    result<void> check_grains(const image_reader& file) const;
+
+    std::uint32_t version_ = 0;
+    std::uint32_t flags_ = 0;
+    std::uint64_t capacity_ = 0;     // sectors
+    std::uint64_t granularity_ = 0;  // sectors per grain
+    std::uint64_t desc_offset_ = 0;  // sectors
+    std::uint64_t desc_size_ = 0;    // sectors
+    std::uint32_t gtes_per_gt_ = 0;
+    std::uint64_t rgd_offset_ = 0;   // sectors
+    std::uint64_t gd_offset_ = 0;    // sectors
+    std::uint64_t grain_offset_ = 0; // sectors: the header's "overhead", where grains may start
+    std::uint64_t gd_entries_ = 0;
+    bool compressed_ = false;
+    std::string create_type_;
+};
+
+}  // namespace cdi

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The README's test command and CI's: set up, build, and pass every test.
+#   1. scripts/setup.sh (packages; quick when everything is installed)
+#   2. release build in build/ and every ctest test (unit + integration; root-only tests run as root)
+#   3. ASan + UBSan build in build-asan/ and the unit tests again under the sanitizers
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+
+jobs=$(nproc)
+echo "== release build"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCDI_WARNINGS_AS_ERRORS=ON >/dev/null
+cmake --build build -j "$jobs"
+
+echo "== tests (release)"
+ctest --test-dir build -j "$jobs" --output-on-failure --timeout 600
+
+echo "== sanitizer build (ASan + UBSan)"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCDI_SANITIZE=ON -DCDI_BUILD_BENCH=OFF >/dev/null
+cmake --build build-asan -j "$jobs"
+
+echo "== unit tests (ASan + UBSan)"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan -L unit -j "$jobs" --output-on-failure --timeout 900

@@ -1,0 +1,143 @@
+// qcow2_header through inspect_image: security.md C1 (backing file), C2 (data file), C3 (json:
+// backing), C7 (versions, feature bits), C8 (iotests-080 table and extension bombs), C10 (truncation).
+#include "tests/convert/inspect_expect.hpp"
+
+using cdi::errc;
+using cdi::image_format;
+using cdi::test::expect_refused;
+using cdi::test::inspect;
+namespace fs = std::filesystem;
+namespace h = cdi::test::hostile;
+
+namespace {
+
+class qcow2_header : public cdi::test::inspector_fixture {};
+
+TEST_F(qcow2_header, refuses_qcow2_backing_file_naming_it) {
+    expect_refused(inspect(h::qcow2_backing(d(), "/etc/passwd"), image_format::qcow2), errc::unsafe_image,
+                   "qcow2 backing file \"/etc/passwd\" is not allowed");
+}
+
+TEST_F(qcow2_header, refuses_qcow2_relative_backing_file) {
+    expect_refused(inspect(h::qcow2_backing(d(), "../../etc/passwd"), image_format::qcow2), errc::unsafe_image,
+                   "\"../../etc/passwd\"");
+}
+
+TEST_F(qcow2_header, refuses_qcow2_backing_file_with_nul_and_escapes_it) {
+    const auto p = h::qcow2_backing(d(), "/etc/passwdXsuffix");
+    const auto at = h::peek_be(p, 8, 8);
+    h::poke(p, at + 11, std::string(1, '\0'));
+    expect_refused(inspect(p, image_format::qcow2), errc::unsafe_image, "\"/etc/passwd\\x00suffix\"");
+}
+
+TEST_F(qcow2_header, refuses_qcow2_json_backing_file) {
+    expect_refused(inspect(h::qcow2_json_backing(d()), image_format::qcow2), errc::unsafe_image,
+                   "qcow2 backing file \"json:{\\x22driver\\x22:\\x22raw\\x22");
+}
+
+TEST_F(qcow2_header, refuses_qcow2_json_backing_with_nbd_driver) {
+    const auto p = h::qcow2_backing(d(), "json:{\"driver\":\"nbd\",\"server\":{\"type\":\"inet\",\"host\":\"127.0.0.1\",\"port\":\"10809\"}}");
+    expect_refused(inspect(p, image_format::qcow2), errc::unsafe_image, "nbd");
+}
+
+TEST_F(qcow2_header, truncates_a_long_backing_name_in_the_message) {
+    const auto r = inspect(h::qcow2_backing(d(), "/" + std::string(900, 'a')), image_format::qcow2);
+    expect_refused(r, errc::unsafe_image, "...");
+    EXPECT_LT(r.error().context.size(), 300u);
+}
+
+TEST_F(qcow2_header, refuses_qcow2_external_data_file_naming_it) {
+    expect_refused(inspect(h::qcow2_data_file(d(), "/etc/passwd"), image_format::qcow2), errc::unsafe_image,
+                   "qcow2 external data file \"/etc/passwd\" is not allowed");
+}
+
+TEST_F(qcow2_header, refuses_qcow2_data_file_bit_without_extension) {
+    expect_refused(inspect(h::qcow2_incompat(d(), 1u << 2), image_format::qcow2), errc::unsafe_image, "external data file");
+}
+
+TEST_F(qcow2_header, refuses_qcow2_unknown_incompatible_bits_naming_them) {
+    expect_refused(inspect(h::qcow2_incompat(d(), (1ull << 5) | (1ull << 63)), image_format::qcow2), errc::unsafe_image,
+                   "qcow2 unknown incompatible feature bits 5, 63 are set");
+}
+
+TEST_F(qcow2_header, refuses_qcow_version_1) {
+    expect_refused(inspect(h::qcow2_version(d(), 1), image_format::qcow2), errc::bad_image, "qcow version 1 image is not supported");
+}
+
+TEST_F(qcow2_header, refuses_qcow2_version_4) {
+    expect_refused(inspect(h::qcow2_version(d(), 4), image_format::qcow2), errc::bad_image, "qcow2 version 4 is not supported");
+}
+
+TEST_F(qcow2_header, refuses_dirty_qcow2) {
+    expect_refused(inspect(h::qcow2_incompat(d(), 1), image_format::qcow2), errc::corrupt_image, "qcow2 image is marked dirty");
+}
+
+TEST_F(qcow2_header, refuses_corrupt_flagged_qcow2) {
+    expect_refused(inspect(h::qcow2_incompat(d(), 2), image_format::qcow2), errc::corrupt_image, "qcow2 image is marked corrupt");
+}
+
+TEST_F(qcow2_header, refuses_encrypted_qcow2) {
+    expect_refused(inspect(h::qcow2_crypt_method(d(), 2), image_format::qcow2), errc::bad_image, "qcow2 image is encrypted (crypt_method 2)");
+}
+
+TEST_F(qcow2_header, refuses_qcow2_l1_size_0x7fffffff) {
+    expect_refused(inspect(h::qcow2_l1_size(d(), 0x7fffffff), image_format::qcow2), errc::corrupt_image,
+                   "qcow2 L1 table of 2147483647 entries is too large");
+}
+
+TEST_F(qcow2_header, refuses_qcow2_l1_size_0xffffffff) {
+    expect_refused(inspect(h::qcow2_l1_size(d(), 0xffffffff), image_format::qcow2), errc::corrupt_image,
+                   "qcow2 L1 table of 4294967295 entries is too large");
+}
+
+TEST_F(qcow2_header, refuses_qcow2_l1_table_too_small_for_size) {
+    const auto p = h::qcow2_v3(d());
+    h::poke_be64(p, h::qcow2_size_at, 0x4000000000000000ull);
+    expect_refused(inspect(p, image_format::qcow2), errc::corrupt_image, "is too small for virtual size");
+}
+
+TEST_F(qcow2_header, refuses_qcow2_l1_table_past_end_of_file) {
+    const auto p = h::qcow2_l1_size(d(), 1u << 20);
+    expect_refused(inspect(p, image_format::qcow2), errc::corrupt_image, "qcow2 image is truncated: L1 table ends at");
+}
+
+TEST_F(qcow2_header, refuses_qcow2_huge_refcount_table) {
+    expect_refused(inspect(h::qcow2_reftable_clusters(d(), 0x7fffffff), image_format::qcow2), errc::corrupt_image,
+                   "qcow2 refcount table of 2147483647 clusters is too large");
+}
+
+TEST_F(qcow2_header, refuses_qcow2_huge_header_extension) {
+    expect_refused(inspect(h::qcow2_huge_extension(d()), image_format::qcow2), errc::corrupt_image,
+                   "qcow2 header extension 0x12345678 of 2147483647 bytes runs past the first cluster");
+}
+
+TEST_F(qcow2_header, accepts_qcow2_unknown_small_header_extension) {
+    const auto p = h::qcow2_huge_extension(d(), 16);
+    auto r = inspect(p, image_format::qcow2);
+    ASSERT_TRUE(r.has_value()) << r.error().message();
+}
+
+TEST_F(qcow2_header, refuses_qcow2_bad_cluster_bits) {
+    const auto p = h::qcow2_v3(d());
+    h::poke_be32(p, 20, 30);
+    expect_refused(inspect(p, image_format::qcow2), errc::corrupt_image, "qcow2 cluster_bits 30 is outside 9..21");
+}
+
+TEST_F(qcow2_header, refuses_qcow2_many_snapshots) {
+    const auto p = h::qcow2_v3(d());
+    h::poke_be32(p, 60, 70000);
+    expect_refused(inspect(p, image_format::qcow2), errc::corrupt_image, "70000 snapshots");
+}
+
+TEST_F(qcow2_header, refuses_qcow2_cut_in_half) {
+    CDI_REQUIRE_TOOL("qemu-io");
+    expect_refused(inspect(h::qcow2_truncated(d()), image_format::qcow2), errc::corrupt_image, "qcow2 image is truncated: data cluster at");
+}
+
+TEST_F(qcow2_header, refuses_qcow2_shorter_than_its_header) {
+    const auto p = h::qcow2_v3(d());
+    fs::resize_file(p, 50);
+    expect_refused(inspect(p, image_format::qcow2), errc::corrupt_image, "qcow2 header is truncated");
+}
+
+}  // namespace
