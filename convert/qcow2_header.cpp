@@ -120,11 +120,12 @@ result<void> qcow2_header::check_extensions(std::span<const std::byte> cluster0)
         }
         const std::uint32_t type = load_be32(cluster0, static_cast<std::size_t>(off));
         const std::uint32_t len = load_be32(cluster0, static_cast<std::size_t>(off + 4));
-        if (type == 0) break;
+        // qemu checks the length before the type, so an end marker with a huge length is refused too.
         if (len > end - off - 8) {
             return make_error(errc::corrupt_image, "qcow2 header extension " + hex(type) + " of " + std::to_string(len) +
                                                        " bytes runs past the first cluster");
         }
+        if (type == 0) break;
         if (type == ext_data_file) {
             std::string name(reinterpret_cast<const char*>(cluster0.data() + off + 8), len);
             return make_error(errc::unsafe_image, "qcow2 external data file \"" + sanitize_for_message(name) + "\" is not allowed");
@@ -192,8 +193,37 @@ result<void> qcow2_header::check_tables(const image_reader& file) const {
         if (snapshots_offset_ % cluster_size_ != 0) {
             return make_error(errc::corrupt_image, "qcow2 snapshot table offset " + hex(snapshots_offset_) + " is not cluster-aligned");
         }
-        if (snapshots_offset_ >= file.size()) return truncated("snapshot table", snapshots_offset_, file.size());
+        if (auto r = check_snapshots(file); !r) return r.error();
     }
+    return {};
+}
+
+result<void> qcow2_header::check_snapshots(const image_reader& file) const {
+    // Each snapshot header: l1_table_offset@0, l1_size@8, id_str_size@12, name_size@14,
+    // extra_data_size@36, then extra data, id and name, padded to 8. Checked as qemu's
+    // qcow2_read_snapshots does, without loading the table: one 40-byte read per snapshot.
+    constexpr std::uint64_t max_extra = 1024;             // QCOW_MAX_SNAPSHOT_EXTRA_DATA
+    constexpr std::uint64_t max_table_bytes = 64u << 20;  // QCOW_MAX_SNAPSHOTS_SIZE
+    std::uint64_t off = snapshots_offset_, end = off;
+    for (std::uint32_t i = 0; i < nb_snapshots_; ++i) {
+        std::array<std::byte, 40> sh{};
+        if (!file.contains(off, sh.size())) return truncated("snapshot table", off + sh.size(), file.size());
+        if (auto r = file.read_at(off, sh, "qcow2 snapshot header"); !r) return r.error();
+        const std::uint64_t extra = load_be32(sh, 36);
+        if (extra > max_extra) {
+            return make_error(errc::corrupt_image, "qcow2 snapshot " + std::to_string(i) + " has " + std::to_string(extra) + " bytes of extra data");
+        }
+        const std::uint64_t l1_off = load_be64(sh, 0), l1_size = load_be32(sh, 8);
+        if (l1_size * 8 > max_l1_bytes || l1_off % cluster_size_ != 0) {
+            return make_error(errc::corrupt_image, "qcow2 snapshot " + std::to_string(i) + " L1 table of " + std::to_string(l1_size) +
+                                                       " entries at " + hex(l1_off) + " is invalid");
+        }
+        const std::uint64_t entry = 40 + extra + load_be16(sh, 12) + load_be16(sh, 14);
+        end = off + entry;  // the last entry is not padded
+        off += (entry + 7) & ~7ull;
+        if (off - snapshots_offset_ > max_table_bytes) return make_error(errc::corrupt_image, "qcow2 snapshot table is too large");
+    }
+    if (end > file.size()) return truncated("snapshot table", end, file.size());
     return {};
 }
 

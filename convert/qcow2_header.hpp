@@ -15,7 +15,8 @@ public:
     // Reads the header at offset 0 of file (whose magic the caller matched) and runs every check.
     static result<qcow2_header> read(const image_reader& file);
 
-    std::uint64_t virtual_size() const noexcept { return size_; }
+    // qemu's total_sectors: the size field rounded down to 512 (qemu-img create rounds up instead).
+    std::uint64_t virtual_size() const noexcept { return size_ / 512 * 512; }
     std::uint32_t version() const noexcept { return version_; }
     std::uint32_t cluster_bits() const noexcept { return cluster_bits_; }
 
@@ -36,6 +37,7 @@ private:
     result<void> check_features() const;
     result<void> check_extensions(std::span<const std::byte> cluster0) const;
     result<void> check_tables(const image_reader& file) const;
+    result<void> check_snapshots(const image_reader& file) const;
     result<void> check_l2_tables(const image_reader& file) const;
 
     std::uint32_t version_ = 0;

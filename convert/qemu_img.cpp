@@ -189,6 +189,24 @@ result<void> qemu_img::check(const fs::path& path, std::string_view format) cons
     return make_error(errc::corrupt_image, msg + describe_exit(run->exit_status));
 }
 
+namespace {
+
+// Runs each command line in turn, moving to the next only when qemu-img answers "Unsupported
+// preallocation mode" (CDI's fallback order); any other failure, or the last one, is the result.
+result<void> run_with_prealloc_fallback(std::string_view what, const std::vector<std::vector<std::string>>& argvs,
+                                        const subprocess_options& so) {
+    for (std::size_t i = 0; i < argvs.size(); ++i) {
+        auto run = run_subprocess(argvs[i], so);
+        if (!run) return run.error();
+        if (run->exit_status == 0) return {};
+        const bool unsupported = run->stderr_text.find(unsupported_prealloc) != std::string::npos;
+        if (!unsupported || i + 1 == argvs.size()) return tool_failure(what, *run);
+    }
+    return make_error(errc::convert_failed, "qemu-img " + std::string(what) + ": no command to run");
+}
+
+}  // namespace
+
 result<bool> qemu_img::convert(const fs::path& src, std::string_view format, const fs::path& dst,
                                const convert_options& opts) const {
     if (auto ok = check_format(format); !ok) return ok.error();
@@ -217,68 +235,49 @@ result<bool> qemu_img::convert(const fs::path& src, std::string_view format, con
         };
     }
 
-    for (std::size_t i = 0; i < attempts.size(); ++i) {
+    std::vector<std::vector<std::string>> argvs;
+    for (const auto& extra : attempts) {
         std::vector<std::string> argv{binary_, "convert"};
-        argv.insert(argv.end(), attempts[i].begin(), attempts[i].end());
+        argv.insert(argv.end(), extra.begin(), extra.end());
         argv.insert(argv.end(), {"-f", std::string(format), "-O", "raw", "-t", direct ? "none" : "writeback", "-p"});
         if (direct) argv.insert(argv.end(), direct_io_flags.begin(), direct_io_flags.end());
         if (opts.target_exists) argv.emplace_back("-n");
         argv.push_back(in);
         argv.push_back(out);
-
-        auto run = run_subprocess(argv, so);
-        if (!run) return run.error();
-        if (run->exit_status == 0) return opts.preallocate;
-        const bool unsupported = run->stderr_text.find(unsupported_prealloc) != std::string::npos;
-        if (!unsupported || i + 1 == attempts.size()) return tool_failure("convert", *run);
+        argvs.push_back(std::move(argv));
     }
-    return make_error(errc::convert_failed, "qemu-img convert: no attempt made");  // not reached
+    if (auto r = run_with_prealloc_fallback("convert", argvs, so); !r) return r.error();
+    return opts.preallocate;
 }
 
 result<void> qemu_img::resize(const fs::path& path, std::uint64_t bytes, bool preallocate) const {
-    const std::string file = local_path(path);
-    std::vector<std::string> modes;
-    if (preallocate)
-        modes = {"--preallocation=falloc", "--preallocation=full"};
-    else
-        modes = {""};
+    std::vector<std::vector<std::string>> argvs;
+    for (std::string_view mode : preallocate ? std::vector<std::string_view>{"--preallocation=falloc", "--preallocation=full"}
+                                             : std::vector<std::string_view>{""}) {
+        std::vector<std::string> argv{binary_, "resize", "-f", "raw"};
+        if (!mode.empty()) argv.emplace_back(mode);
+        argv.push_back(local_path(path));
+        argv.push_back(std::to_string(bytes));
+        argvs.push_back(std::move(argv));
+    }
     subprocess_options so;
     so.no_progress_timeout = resize_no_progress;
-    for (std::size_t i = 0; i < modes.size(); ++i) {
-        std::vector<std::string> argv{binary_, "resize", "-f", "raw"};
-        if (!modes[i].empty()) argv.push_back(modes[i]);
-        argv.push_back(file);
-        argv.push_back(std::to_string(bytes));
-        auto run = run_subprocess(argv, so);
-        if (!run) return run.error();
-        if (run->exit_status == 0) return {};
-        const bool unsupported = run->stderr_text.find(unsupported_prealloc) != std::string::npos;
-        if (!unsupported || i + 1 == modes.size()) return tool_failure("resize", *run);
-    }
-    return {};
+    return run_with_prealloc_fallback("resize", argvs, so);
 }
 
 result<void> qemu_img::create_raw(const fs::path& path, std::uint64_t bytes, bool preallocate) const {
-    const std::string file = local_path(path);
-    std::vector<std::string> modes;
-    if (preallocate)
-        modes = {"preallocation=falloc", "preallocation=full"};
-    else
-        modes = {""};
+    std::vector<std::vector<std::string>> argvs;
+    for (std::string_view mode : preallocate ? std::vector<std::string_view>{"preallocation=falloc", "preallocation=full"}
+                                             : std::vector<std::string_view>{""}) {
+        std::vector<std::string> argv{binary_, "create", "-f", "raw"};
+        if (!mode.empty()) argv.insert(argv.end(), {"-o", std::string(mode)});
+        argv.push_back(local_path(path));
+        argv.push_back(std::to_string(bytes));
+        argvs.push_back(std::move(argv));
+    }
     subprocess_options so;
     so.no_progress_timeout = resize_no_progress;
-    for (std::size_t i = 0; i < modes.size(); ++i) {
-        std::vector<std::string> argv{binary_, "create", "-f", "raw"};
-        if (!modes[i].empty()) argv.insert(argv.end(), {"-o", modes[i]});
-        argv.push_back(file);
-        argv.push_back(std::to_string(bytes));
-        auto run = run_subprocess(argv, so);
-        if (!run) return run.error();
-        if (run->exit_status == 0) return {};
-        const bool unsupported = run->stderr_text.find(unsupported_prealloc) != std::string::npos;
-        if (!unsupported || i + 1 == modes.size()) return tool_failure("create", *run);
-    }
-    return {};
+    return run_with_prealloc_fallback("create", argvs, so);
 }
 
 }  // namespace cdi

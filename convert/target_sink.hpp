@@ -31,8 +31,9 @@ namespace cdi {
 struct target_options {
     // Hard cap in bytes; an append past it fails with errc::too_large and writes nothing.
     std::optional<std::uint64_t> capacity;
-    // Files: fallocate the written length at flush() (zeros written into holes where the filesystem
-    // has no fallocate). Block devices: zero runs never unmap (no PUNCH_HOLE), so all is allocated.
+    // Files: fallocate the written length at flush(); where the filesystem has no fallocate (probed
+    // at creation) zero runs are written as zeros instead of left as holes. Block devices: zero runs
+    // never unmap (no PUNCH_HOLE), so everything stays allocated.
     bool preallocate = false;
     // Try O_DIRECT; fall back to buffered I/O when the target refuses it.
     bool direct_io = true;

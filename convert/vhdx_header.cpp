@@ -111,7 +111,8 @@ result<vhdx_header> vhdx_header::read(const image_reader& file) {
     if (bat_len == 0 || md_len == 0) return corrupt("region table lacks the block allocation table or the metadata region");
     vhdx_header h;
     if (auto r = h.read_metadata(file, md_off, md_len); !r) return r.error();
-    if (auto r = h.check_bat(file, bat_off, bat_len); !r) return r.error();
+    const std::array<region, 4> reserved{{{0, 1u << 20}, {load_le64(cur, 72), load_le32(cur, 68)}, {bat_off, bat_len}, {md_off, md_len}}};
+    if (auto r = h.check_bat(file, reserved, bat_off, bat_len); !r) return r.error();
     return h;
 }
 
@@ -159,9 +160,11 @@ result<void> vhdx_header::read_metadata(const image_reader& file, std::uint64_t 
     return {};
 }
 
-result<void> vhdx_header::check_bat(const image_reader& file, std::uint64_t offset, std::uint64_t length) const {
+result<void> vhdx_header::check_bat(const image_reader& file, std::span<const region> reserved, std::uint64_t offset,
+                                    std::uint64_t length) const {
     // One payload entry per block, with a sector-bitmap entry after every chunk_ratio of them.
-    // Present payload blocks (state 6 full, 7 partial) must lie inside the file.
+    // Present payload blocks (state 6 full, 7 partial) must lie inside the file and, as qemu's
+    // vhdx_region_check requires, outside the headers, log, BAT and metadata.
     const std::uint64_t chunk_ratio = (std::uint64_t{1} << 23) * logical_sector_ / block_size_;
     const std::uint64_t blocks = (virtual_size_ + block_size_ - 1) / block_size_;
     const std::uint64_t entries = blocks == 0 ? 0 : blocks + (blocks - 1) / chunk_ratio;
@@ -179,6 +182,11 @@ result<void> vhdx_header::check_bat(const image_reader& file, std::uint64_t offs
             if (!file.contains(off, block_size_)) {
                 return corrupt("image is truncated: block at " + std::to_string(off) + " ends past the end of the file (" +
                                std::to_string(file.size()) + " bytes)");
+            }
+            for (const region& r : reserved) {
+                if (off < r.offset + r.length && r.offset < off + block_size_) {
+                    return corrupt("block at " + std::to_string(off) + " overlaps the region at " + std::to_string(r.offset));
+                }
             }
         }
     }

@@ -15,7 +15,8 @@ public:
     // Reads a file that starts with "vhdxfile" and runs every check.
     static result<vhdx_header> read(const image_reader& file);
 
-    std::uint64_t virtual_size() const noexcept { return virtual_size_; }
+    // qemu's total_sectors: the virtual disk size rounded down to 512.
+    std::uint64_t virtual_size() const noexcept { return virtual_size_ / 512 * 512; }
     std::uint32_t block_size() const noexcept { return block_size_; }
     std::uint32_t logical_sector_size() const noexcept { return logical_sector_; }
 
@@ -26,7 +27,12 @@ public:
 
 private:
     result<void> read_metadata(const image_reader& file, std::uint64_t offset, std::uint64_t length);
-    result<void> check_bat(const image_reader& file, std::uint64_t offset, std::uint64_t length) const;
+    // A byte range of the file that payload blocks must not overlap (headers, log, BAT, metadata).
+    struct region {
+        std::uint64_t offset;
+        std::uint64_t length;
+    };
+    result<void> check_bat(const image_reader& file, std::span<const region> reserved, std::uint64_t offset, std::uint64_t length) const;
 
     std::uint64_t virtual_size_ = 0;
     std::uint32_t block_size_ = 0;

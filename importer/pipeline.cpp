@@ -72,7 +72,9 @@ result<pipeline> build_pipeline(source_ptr origin, const pipeline_options& opts)
             continue;
         }
 
-        if (head.size() < min_image_bytes) {
+        // A disk written as raw needs at least one sector; a short file in a container format goes on
+        // to the inspector, which names what is wrong with it (a VMDK descriptor naming a file, say).
+        if (head.size() < min_image_bytes && !needs_conversion(sniffed.format)) {
             return make_error(errc::too_small, "image is " + std::to_string(head.size()) + " bytes, smaller than one " +
                                                    std::to_string(min_image_bytes) + "-byte sector");
         }

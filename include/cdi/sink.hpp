@@ -6,7 +6,8 @@
 //   (a hole on a fresh file, a zeroed range on a block device).
 // - flush() makes everything appended so far durable (fsync); a target is reported complete only
 //   after flush() succeeded.
-// - A sink never writes past its capacity: an append that would is an errc::no_space error.
+// - A sink never writes past its capacity: an append that would is an errc::too_large error
+//   ("image is larger than the target capacity of N bytes"), raised before anything is written.
 // Thread-safety: none.
 #include "cdi/error.hpp"
 

@@ -140,4 +140,34 @@ TEST_F(qcow2_header, refuses_qcow2_shorter_than_its_header) {
     expect_refused(inspect(p, image_format::qcow2), errc::corrupt_image, "qcow2 header is truncated");
 }
 
+TEST_F(qcow2_header, refuses_end_extension_with_huge_length_like_qemu) {
+    const auto p = h::qcow2_v3(d());
+    const auto header_length = h::peek_be(p, h::qcow2_header_length_at, 4);
+    h::poke(p, header_length, h::be(0, 4) + h::be(0xffff0000u, 4));
+    expect_refused(inspect(p, image_format::qcow2), errc::corrupt_image, "qcow2 header extension 0x0 of 4294901760 bytes");
+}
+
+TEST_F(qcow2_header, rounds_an_odd_size_field_down_to_sectors_like_qemu) {
+    const auto p = h::qcow2_v3(d());
+    h::poke_be64(p, h::qcow2_size_at, (64u << 20) - 100);
+    auto r = inspect(p, image_format::qcow2);
+    ASSERT_TRUE(r.has_value()) << r.error().message();
+    EXPECT_EQ(r->virtual_size, h::qemu_virtual_size(p, "qcow2"));
+    EXPECT_EQ(r->virtual_size, (64u << 20) - 512);
+}
+
+TEST_F(qcow2_header, refuses_snapshot_table_past_the_end_of_the_file) {
+    const auto p = h::qcow2_v3(d());
+    h::poke_be32(p, 60, 3);
+    h::poke_be64(p, 64, 1u << 30);
+    expect_refused(inspect(p, image_format::qcow2), errc::corrupt_image, "qcow2 image is truncated: snapshot table ends at");
+}
+
+TEST_F(qcow2_header, refuses_snapshot_with_too_much_extra_data) {
+    const auto p = h::with_data(d(), "s.qcow2", "qcow2");
+    cdi::test::must_run("qemu-img snapshot -c first " + h::quote(p));
+    h::poke_be32(p, h::peek_be(p, 64, 8) + 36, 5000);
+    expect_refused(inspect(p, image_format::qcow2), errc::corrupt_image, "qcow2 snapshot 0 has 5000 bytes of extra data");
+}
+
 }  // namespace

@@ -1,12 +1,13 @@
+// target_sink on regular files; the block-device tests are in target_sink_block_test.cpp.
 #include "convert/target_sink.hpp"
 
 #include "convert/aligned_buffer.hpp"
 #include "convert/sparse_writer.hpp"
+#include "support/target_sink_fixtures.hpp"
 #include "support/test_env.hpp"
 #include "support/test_stages.hpp"
 
 #include <fcntl.h>
-#include <linux/falloc.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,70 +18,11 @@
 namespace cdi::test {
 namespace {
 
-constexpr std::uint64_t MiB = 1 << 20;
-
-// One step of a scripted append sequence: data (random, never all zero) or a zero run.
-struct step {
-    bool zero;
-    std::size_t len;
-};
-
-// The bytes a sequence of steps must leave on the target.
-bytes expected_content(const std::vector<step>& steps, std::uint32_t seed = 7) {
-    bytes out;
-    std::uint32_t s = seed;
-    for (auto& st : steps) {
-        if (st.zero) {
-            out.resize(out.size() + st.len);
-        } else {
-            auto d = random_bytes(st.len, s++);
-            d[0] = std::byte{0x5a};
-            out.insert(out.end(), d.begin(), d.end());
-        }
-    }
-    return out;
-}
-
-// Appends the steps to a sink, writing data from `memory` at an offset that keeps it aligned or not.
-void append_steps(sink& s, const std::vector<step>& steps, bool unaligned_memory = false, std::uint32_t seed = 7) {
-    aligned_buffer mem(8 * MiB + 4096);
-    std::uint32_t sd = seed;
-    for (auto& st : steps) {
-        if (st.zero) {
-            auto r = s.zero(st.len);
-            ASSERT_TRUE(r) << r.error().message();
-        } else {
-            auto d = random_bytes(st.len, sd++);
-            d[0] = std::byte{0x5a};
-            ASSERT_LE(d.size(), 8 * MiB);
-            std::byte* p = mem.data() + (unaligned_memory ? 1 : 0);
-            std::memcpy(p, d.data(), d.size());
-            auto r = s.write({p, d.size()});
-            ASSERT_TRUE(r) << r.error().message();
-        }
-    }
-}
-
+// The file's first n bytes (all of it when shorter).
 bytes read_all(const fs::path& p, std::uint64_t n) {
-    auto v = read_file(p);
-    if (v.size() > n) v.resize(n);
-    bytes b(v.size());
-    std::memcpy(b.data(), v.data(), v.size());
+    auto b = read_file_bytes(p);
+    if (b.size() > n) b.resize(n);
     return b;
-}
-
-// Reads a device with O_DIRECT, so what is checked is what reached the disk, not the page cache.
-bytes read_device(const fs::path& dev, std::uint64_t size) {
-    unique_fd fd(::open(dev.c_str(), O_RDONLY | O_DIRECT | O_CLOEXEC));
-    if (!fd) throw std::runtime_error("cannot open " + dev.string());
-    aligned_buffer buf(size);
-    std::uint64_t got = 0;
-    while (got < size) {
-        ssize_t n = ::pread(fd.get(), buf.data() + got, size - got, static_cast<off_t>(got));
-        if (n <= 0) throw std::runtime_error("cannot read " + dev.string());
-        got += static_cast<std::uint64_t>(n);
-    }
-    return bytes(buf.data(), buf.data() + size);
 }
 
 // Whether the filesystem holding dir takes O_DIRECT, probed independently of target_sink.
@@ -114,40 +56,6 @@ private:
     fs::path dir_;
     bool mounted_ = false;
 };
-
-// disk_ops over the kernel whose methods fail with chosen errnos, counting calls per method.
-struct faulty_ops {
-    int zero_range_err = 0;
-    int punch_hole_err = 0;
-    int blkzeroout_err = 0;
-    int allocate_err = 0;
-    int zero_range_calls = 0, punch_hole_calls = 0, blkzeroout_calls = 0;
-
-    disk_ops make() {
-        auto k = disk_ops::kernel();
-        disk_ops ops;
-        ops.fallocate = [this, k](int fd, int mode, std::uint64_t off, std::uint64_t len) {
-            if (mode & FALLOC_FL_ZERO_RANGE) {
-                ++zero_range_calls;
-                if (zero_range_err) return zero_range_err;
-            } else if (mode & FALLOC_FL_PUNCH_HOLE) {
-                ++punch_hole_calls;
-                if (punch_hole_err) return punch_hole_err;
-            } else if (allocate_err) {
-                return allocate_err;
-            }
-            return k.fallocate(fd, mode, off, len);
-        };
-        ops.blkzeroout = [this, k](int fd, std::uint64_t off, std::uint64_t len) {
-            ++blkzeroout_calls;
-            if (blkzeroout_err) return blkzeroout_err;
-            return k.blkzeroout(fd, off, len);
-        };
-        return ops;
-    }
-};
-
-// ---------------------------------------------------------------- regular files
 
 TEST(target_sink, file_content_matches_and_zero_runs_are_holes) {
     temp_dir dir;
@@ -246,6 +154,17 @@ TEST(target_sink, zero_bomb_fails_fast_without_touching_the_disk) {
     EXPECT_EQ(allocated_bytes(dir / "disk.img"), 0u);
 }
 
+// Appends mixed_steps to a preallocating file sink at path: the content is exact and every byte of
+// it is allocated.
+void expect_preallocated_mixed_steps(target_sink& s, const fs::path& path) {
+    append_steps(s, mixed_steps);
+    ASSERT_TRUE(s.flush());
+    auto want = expected_content(mixed_steps);
+    EXPECT_TRUE(s.preallocation_applied());
+    EXPECT_EQ(read_all(path, want.size() + 1), want);
+    EXPECT_GE(allocated_bytes(path), want.size());
+}
+
 TEST(target_sink, preallocate_allocates_the_whole_file) {
     temp_dir dir;
     auto path = dir / "disk.img";
@@ -253,12 +172,7 @@ TEST(target_sink, preallocate_allocates_the_whole_file) {
     o.preallocate = true;
     auto s = target_sink::create_file(path, o);
     ASSERT_TRUE(s);
-    append_steps(**s, mixed_steps);
-    ASSERT_TRUE((*s)->flush());
-    auto want = expected_content(mixed_steps);
-    EXPECT_TRUE((*s)->preallocation_applied());
-    EXPECT_EQ(read_all(path, want.size() + 1), want);
-    EXPECT_GE(allocated_bytes(path), want.size());
+    expect_preallocated_mixed_steps(**s, path);
 }
 
 TEST(target_sink, preallocate_without_fallocate_writes_the_zeros) {
@@ -270,12 +184,7 @@ TEST(target_sink, preallocate_without_fallocate_writes_the_zeros) {
     o.preallocate = true;
     auto s = target_sink::create_file(path, o, zero_strategy(f.make()));
     ASSERT_TRUE(s);
-    append_steps(**s, mixed_steps);
-    ASSERT_TRUE((*s)->flush());
-    auto want = expected_content(mixed_steps);
-    EXPECT_TRUE((*s)->preallocation_applied());
-    EXPECT_EQ(read_all(path, want.size() + 1), want);
-    EXPECT_GE(allocated_bytes(path), want.size());
+    expect_preallocated_mixed_steps(**s, path);
 }
 
 TEST(target_sink, without_preallocate_nothing_is_claimed) {
@@ -432,217 +341,6 @@ TEST(target_sink, sparse_writer_over_a_file_keeps_zeros_off_the_disk) {
     EXPECT_EQ(w.data_bytes(), 128u * 4096);
     EXPECT_EQ(read_all(path, SIZE_MAX), img);
     EXPECT_LE(allocated_bytes(path), 2 * MiB);
-}
-
-TEST(block_device_size, regular_file_is_bad_request) {
-    temp_dir dir;
-    write_file(dir / "f", "x", 1);
-    auto r = block_device_size(dir / "f");
-    ASSERT_FALSE(r);
-    EXPECT_TRUE(r.error().is(errc::bad_request));
-    auto m = block_device_size(dir / "missing");
-    ASSERT_FALSE(m);
-    EXPECT_TRUE(m.error().is(errc::io));
-}
-
-// ---------------------------------------------------------------- block devices
-
-constexpr std::uint64_t dev_size = 16 * MiB;
-
-// A loop device over a backing file filled with 0xAA, so every byte not written must be zeroed.
-struct patterned_loop {
-    temp_dir dir;
-    std::unique_ptr<loop_device> dev;
-    patterned_loop() {
-        bytes fill(dev_size, std::byte{0xAA});
-        write_file(dir / "backing", fill.data(), fill.size());
-        dev = std::make_unique<loop_device>(dir / "backing", dev_size);
-    }
-    const fs::path& path() const { return dev->path(); }
-};
-
-// Zero runs of every shape: aligned, unaligned on both edges, inside one block, across data.
-const std::vector<step> block_steps = {
-    {true, 3 * MiB},  {false, 1000},  {true, 10},      {false, 5000},    {true, 2 * MiB + 700},
-    {false, 512},     {true, 511},    {false, MiB},    {true, 4096 * 5}, {false, 3},
-    {true, MiB + 1},  {false, 70000}, {true, 2 * MiB},
-};
-
-void check_device(const fs::path& dev, const std::vector<step>& steps) {
-    auto want = expected_content(steps);
-    auto got = read_device(dev, dev_size);
-    ASSERT_EQ(bytes(got.begin(), got.begin() + static_cast<std::ptrdiff_t>(want.size())), want);
-    // Past the appended end the old content stays.
-    for (std::size_t i = want.size(); i < got.size(); ++i) {
-        ASSERT_EQ(got[i], std::byte{0xAA}) << "byte " << i << " past the end was touched";
-    }
-}
-
-TEST(target_sink_block, capacity_is_the_device_size) {
-    CDI_REQUIRE_LOOP();
-    patterned_loop loop;
-    auto size = block_device_size(loop.path());
-    ASSERT_TRUE(size) << size.error().message();
-    EXPECT_EQ(*size, dev_size);
-    auto s = target_sink::open_block(loop.path(), {});
-    ASSERT_TRUE(s) << s.error().message();
-    EXPECT_EQ((*s)->capacity(), dev_size);
-    EXPECT_TRUE((*s)->caps().block_device);
-    EXPECT_TRUE((*s)->caps().direct_io);
-    EXPECT_EQ((*s)->caps().block_size, 512u);
-    target_options o;
-    o.capacity = 5 * MiB;
-    s = nullptr;
-    auto t = target_sink::open_block(loop.path(), o);
-    ASSERT_TRUE(t) << t.error().message();
-    EXPECT_EQ((*t)->capacity(), 5 * MiB);
-}
-
-TEST(target_sink_block, open_is_exclusive) {
-    CDI_REQUIRE_LOOP();
-    patterned_loop loop;
-    auto a = target_sink::open_block(loop.path(), {});
-    ASSERT_TRUE(a);
-    auto b = target_sink::open_block(loop.path(), {});
-    ASSERT_FALSE(b);
-    EXPECT_NE(b.error().context.find("busy"), std::string::npos) << b.error().context;
-}
-
-TEST(target_sink_block, regular_file_is_not_a_block_device) {
-    temp_dir dir;
-    write_file(dir / "f", "x", 1);
-    auto s = target_sink::open_block(dir / "f", {});
-    ASSERT_FALSE(s);
-    EXPECT_TRUE(s.error().is(errc::bad_request));
-}
-
-TEST(target_sink_block, zero_runs_read_back_as_zero_with_the_kernel_methods) {
-    CDI_REQUIRE_LOOP();
-    patterned_loop loop;
-    auto s = target_sink::open_block(loop.path(), {});
-    ASSERT_TRUE(s);
-    append_steps(**s, block_steps, true);
-    ASSERT_TRUE((*s)->flush());
-    s = nullptr;
-    check_device(loop.path(), block_steps);
-}
-
-struct fallback_case {
-    const char* name;
-    int zero_range_err, punch_hole_err, blkzeroout_err;
-    zero_method expected;
-};
-
-TEST(target_sink_block, every_forced_fallback_level_zeroes_the_device) {
-    CDI_REQUIRE_LOOP();
-    const fallback_case cases[] = {
-        {"zero_range", 0, 0, 0, zero_method::zero_range},
-        {"punch_hole", EOPNOTSUPP, 0, 0, zero_method::punch_hole},
-        {"blkzeroout", EOPNOTSUPP, EINVAL, 0, zero_method::blkzeroout},
-        {"write_zeros", EOPNOTSUPP, EOPNOTSUPP, ENOTTY, zero_method::write_zeros},
-    };
-    for (const auto& c : cases) {
-        SCOPED_TRACE(c.name);
-        patterned_loop loop;
-        faulty_ops f;
-        f.zero_range_err = c.zero_range_err;
-        f.punch_hole_err = c.punch_hole_err;
-        f.blkzeroout_err = c.blkzeroout_err;
-        auto s = target_sink::open_block(loop.path(), {}, zero_strategy(f.make()));
-        ASSERT_TRUE(s);
-        append_steps(**s, block_steps);
-        ASSERT_TRUE((*s)->flush());
-        EXPECT_EQ((*s)->zeroing_method(), c.expected);
-        // Sticky: a failing method is tried once; the chosen one does all the work (5 zero ranges).
-        EXPECT_EQ(f.zero_range_calls, c.expected == zero_method::zero_range ? 5 : 1);
-        EXPECT_EQ(f.punch_hole_calls,
-                  c.expected == zero_method::punch_hole ? 5 : (c.expected > zero_method::punch_hole ? 1 : 0));
-        EXPECT_EQ(f.blkzeroout_calls,
-                  c.expected == zero_method::blkzeroout ? 5 : (c.expected > zero_method::blkzeroout ? 1 : 0));
-        s = nullptr;
-        check_device(loop.path(), block_steps);
-    }
-}
-
-TEST(target_sink_block, device_error_while_zeroing_is_returned_not_fallen_back_from) {
-    CDI_REQUIRE_LOOP();
-    patterned_loop loop;
-    faulty_ops f;
-    f.zero_range_err = EIO;
-    auto s = target_sink::open_block(loop.path(), {}, zero_strategy(f.make()));
-    ASSERT_TRUE(s);
-    auto z = (*s)->zero(MiB);
-    ASSERT_FALSE(z);
-    EXPECT_TRUE(z.error().is(errc::io));
-    EXPECT_NE(z.error().context.find("ZERO_RANGE"), std::string::npos) << z.error().context;
-    EXPECT_EQ((*s)->zeroing_method(), zero_method::zero_range);
-    EXPECT_EQ(f.punch_hole_calls, 0);
-}
-
-TEST(target_sink_block, preallocation_never_punches_holes) {
-    CDI_REQUIRE_LOOP();
-    patterned_loop loop;
-    faulty_ops f;
-    f.zero_range_err = EOPNOTSUPP;
-    target_options o;
-    o.preallocate = true;
-    auto s = target_sink::open_block(loop.path(), o, zero_strategy(f.make()));
-    ASSERT_TRUE(s);
-    append_steps(**s, block_steps);
-    ASSERT_TRUE((*s)->flush());
-    EXPECT_TRUE((*s)->preallocation_applied());
-    EXPECT_EQ(f.punch_hole_calls, 0);
-    EXPECT_EQ((*s)->zeroing_method(), zero_method::blkzeroout);
-    s = nullptr;
-    check_device(loop.path(), block_steps);
-}
-
-TEST(target_sink_block, writing_past_the_device_is_too_large_and_writes_nothing) {
-    CDI_REQUIRE_LOOP();
-    patterned_loop loop;
-    auto s = target_sink::open_block(loop.path(), {});
-    ASSERT_TRUE(s);
-    const std::vector<step> fill = {{false, dev_size / 2}, {false, dev_size / 2 - 1000}};
-    append_steps(**s, fill);
-    auto w = (*s)->write(random_bytes(1001));
-    ASSERT_FALSE(w);
-    EXPECT_TRUE(w.error().is(errc::too_large));
-    auto z = (*s)->zero(1001);
-    ASSERT_FALSE(z);
-    EXPECT_TRUE(z.error().is(errc::too_large));
-    ASSERT_TRUE((*s)->flush());
-    s = nullptr;
-    check_device(loop.path(), fill);
-}
-
-TEST(target_sink_block, unaligned_tail_is_written_exactly_and_appending_continues) {
-    CDI_REQUIRE_LOOP();
-    patterned_loop loop;
-    auto s = target_sink::open_block(loop.path(), {});
-    ASSERT_TRUE(s);
-    const std::vector<step> a = {{false, MiB + 123}};
-    const std::vector<step> b = {{true, 77}, {false, 4000}, {true, 300}};
-    append_steps(**s, a);
-    ASSERT_TRUE((*s)->flush());
-    EXPECT_TRUE((*s)->caps().direct_io);
-    append_steps(**s, b, false, 8);
-    ASSERT_TRUE((*s)->flush());
-    s = nullptr;
-    auto want = expected_content(a);
-    auto more = expected_content(b, 8);
-    want.insert(want.end(), more.begin(), more.end());
-    auto got = read_device(loop.path(), dev_size);
-    EXPECT_EQ(bytes(got.begin(), got.begin() + static_cast<std::ptrdiff_t>(want.size())), want);
-    EXPECT_EQ(got[want.size()], std::byte{0xAA});
-}
-
-TEST(target_sink_block, discard_leaves_the_device_node) {
-    CDI_REQUIRE_LOOP();
-    patterned_loop loop;
-    auto s = target_sink::open_block(loop.path(), {});
-    ASSERT_TRUE(s);
-    (*s)->discard();
-    EXPECT_TRUE(fs::exists(loop.path()));
 }
 
 }  // namespace

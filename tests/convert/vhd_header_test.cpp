@@ -37,10 +37,6 @@ TEST_F(vhd_header, refuses_vhd_with_bad_footer_checksum) {
     expect_refused(inspect(p, image_format::vhd), errc::corrupt_image, "vhd footer checksum is incorrect");
 }
 
-}  // namespace
-
-namespace {
-
 TEST_F(vhd_header, refuses_dynamic_disk_whose_only_footer_is_at_the_end) {
     const auto p = h::with_data(d(), "t.vhd", "vpc");
     h::poke(p, 0, "XXXXXXXX");

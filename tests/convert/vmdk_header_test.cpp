@@ -66,10 +66,6 @@ TEST_F(vmdk_header, refuses_stream_optimized_vmdk_without_its_footer) {
     expect_refused(inspect(p, image_format::vmdk), errc::corrupt_image, "vmdk footer is missing");
 }
 
-}  // namespace
-
-namespace {
-
 TEST_F(vmdk_header, refuses_grain_offset_past_the_end_of_the_file) {
     const auto p = h::create(d(), "g.vmdk", "vmdk", "4M");
     h::poke(p, 64, h::le(1u << 20, 8));

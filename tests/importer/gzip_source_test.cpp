@@ -3,13 +3,13 @@
 #include "importer/gzip_source.hpp"
 #include "importer/memory_source.hpp"
 
+#include "support/compression_fixtures.hpp"
 #include "support/test_env.hpp"
 #include "support/test_stages.hpp"
 
 #include <gtest/gtest.h>
 #include <zlib.h>
 
-#include <cstring>
 #include <string>
 
 namespace {
@@ -19,41 +19,18 @@ using cdi::errc;
 using cdi::gzip_backend;
 using cdi::result;
 using test::bytes;
-
-bytes file_bytes(const test::fs::path& p) {
-    auto v = test::read_file(p);
-    bytes b(v.size());
-    if (!v.empty()) std::memcpy(b.data(), v.data(), v.size());
-    return b;
-}
-
-// Random bytes interleaved with long zero runs: exercises both stored and heavily coded blocks.
-bytes mixed_data(std::size_t n, std::uint32_t seed = 7) {
-    bytes b = test::random_bytes(n, seed);
-    for (std::size_t off = 0; off < n; off += 64 * 1024) {
-        std::memset(b.data() + off, 0, std::min<std::size_t>(40 * 1024, n - off));
-    }
-    return b;
-}
-
-// Compresses data with an external tool, e.g. "gzip -c -6", and returns the output file's bytes.
-bytes compress_with(const std::string& tool, const bytes& data) {
-    test::temp_dir dir;
-    test::write_file(dir / "in", data.data(), data.size());
-    test::must_run(tool + " < '" + (dir / "in").string() + "' > '" + (dir / "out").string() + "'");
-    return file_bytes(dir / "out");
-}
-
-bytes concat(std::initializer_list<bytes> parts) {
-    bytes out;
-    for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
-    return out;
-}
+using test::compress_with;
+using test::concat;
+using test::mixed_data;
 
 class gzip_source : public ::testing::TestWithParam<gzip_backend> {
 protected:
+    // The backend under test over an upstream (make_stage for the shared checks).
+    auto stage() const {
+        return [backend = GetParam()](cdi::source_ptr upstream) { return cdi::gzip_source(std::move(upstream), backend); };
+    }
     cdi::gzip_source make(bytes data, std::size_t chunk = SIZE_MAX, std::size_t fail_at = 0) {
-        return cdi::gzip_source(std::make_unique<test::scripted_source>(std::move(data), chunk, fail_at), GetParam());
+        return stage()(std::make_unique<test::scripted_source>(std::move(data), chunk, fail_at));
     }
     // Decodes everything; the error when decoding fails.
     result<bytes> decode(bytes data, std::size_t chunk = SIZE_MAX, std::size_t buf_size = 256 * 1024) {
@@ -93,12 +70,7 @@ TEST_P(gzip_source, upstream_delivering_one_byte_per_read) {
 TEST_P(gzip_source, caller_buffer_of_one_and_seven_bytes) {
     CDI_REQUIRE_TOOL("gzip");
     const bytes data = mixed_data(200 * 1024, 5);
-    const bytes gz = compress_with("gzip -c", data);
-    for (std::size_t buf : {std::size_t{1}, std::size_t{7}}) {
-        auto out = decode(gz, SIZE_MAX, buf);
-        ASSERT_TRUE(out) << out.error().message();
-        EXPECT_EQ(*out, data) << "buffer " << buf;
-    }
+    test::expect_tiny_caller_buffers_decode(stage(), compress_with("gzip -c", data), data);
 }
 
 TEST_P(gzip_source, multi_member_decoded_fully) {
@@ -194,16 +166,8 @@ TEST_P(gzip_source, rejects_corrupt_data) {
 TEST_P(gzip_source, rejects_truncated_input) {
     CDI_REQUIRE_TOOL("gzip");
     const bytes gz = compress_with("gzip -c", mixed_data(1 << 20, 6));
-    for (std::size_t keep : {gz.size() / 2, gz.size() - 1, gz.size() - 4, gz.size() - 8, std::size_t{20},
-                             std::size_t{10}, std::size_t{5}, std::size_t{1}}) {
-        bytes cut(gz.begin(), gz.begin() + static_cast<std::ptrdiff_t>(keep));
-        for (std::size_t chunk : {std::size_t{1}, SIZE_MAX}) {
-            if (chunk == 1 && keep > 4096) continue;
-            auto out = decode(cut, chunk);
-            ASSERT_FALSE(out) << "cut to " << keep << " decoded";
-            EXPECT_TRUE(out.error().is(errc::truncated)) << keep << ": " << out.error().message();
-        }
-    }
+    test::expect_truncation_is_an_error(stage(), gz, {gz.size() / 2, gz.size() - 1, gz.size() - 4, gz.size() - 8,
+                                                      20, 10, 5, 1});
 }
 
 TEST_P(gzip_source, rejects_trailing_garbage) {
@@ -242,50 +206,20 @@ TEST_P(gzip_source, rejects_empty_and_non_gzip_input) {
 
 TEST_P(gzip_source, passes_upstream_fault_through) {
     CDI_REQUIRE_TOOL("gzip");
-    const bytes gz = compress_with("gzip -c", mixed_data(64 * 1024, 10));
-    for (std::size_t n = 1; n <= 5; ++n) {
-        auto src = make(gz, 1024, n);
-        auto out = test::drain(src, 1024);
-        ASSERT_FALSE(out) << "fault at read " << n;
-        EXPECT_TRUE(out.error().is(errc::io)) << out.error().message();
-        EXPECT_EQ(out.error().context, "injected read fault");
-    }
+    test::expect_upstream_fault_passes_through(stage(), compress_with("gzip -c", mixed_data(64 * 1024, 10)));
 }
 
 TEST_P(gzip_source, end_is_sticky_and_size_unknown) {
     CDI_REQUIRE_TOOL("gzip");
     const bytes data = test::random_bytes(1000, 12);
     auto src = make(compress_with("gzip -c", data));
-    EXPECT_FALSE(src.size_hint());
-    bytes buf(4096);
-    auto n = cdi::read_full(src, buf);
-    ASSERT_TRUE(n) << n.error().message();
-    EXPECT_EQ(*n, data.size());
-    for (int i = 0; i < 2; ++i) {
-        auto again = src.read(buf);
-        ASSERT_TRUE(again);
-        EXPECT_EQ(*again, 0u);
-    }
+    test::expect_end_is_sticky_and_size_unknown(src, data.size());
 }
 
 TEST_P(gzip_source, zero_bomb_decodes_to_exact_size) {
     CDI_REQUIRE_TOOL("gzip");
-    test::temp_dir dir;
-    test::must_run("head -c 64M /dev/zero | gzip -c > '" + (dir / "z.gz").string() + "'");
-    auto src = make(file_bytes(dir / "z.gz"));
-    bytes buf(1 << 20);
-    std::uint64_t total = 0;
-    bool all_zero = true;
-    for (;;) {
-        auto n = src.read(buf);
-        ASSERT_TRUE(n) << n.error().message();
-        if (*n == 0) break;
-        all_zero = all_zero && std::all_of(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*n),
-                                           [](std::byte b) { return b == std::byte{0}; });
-        total += *n;
-    }
-    EXPECT_EQ(total, 64ull << 20);
-    EXPECT_TRUE(all_zero);
+    auto src = make(test::compress_zeros("gzip -c", "64M"));
+    test::expect_decodes_to_zeros(src, 64ull << 20);
 }
 
 INSTANTIATE_TEST_SUITE_P(backends, gzip_source, ::testing::Values(gzip_backend::isal, gzip_backend::zlib),

@@ -19,18 +19,11 @@ using test::bytes;
 using test::scripted_source;
 using test::temp_dir;
 
-bytes file_bytes(const test::fs::path& p) {
-    auto raw = test::read_file(p);
-    bytes b(raw.size());
-    std::memcpy(b.data(), raw.data(), raw.size());
-    return b;
-}
-
 bytes qemu_image(const temp_dir& dir, const std::string& fmt, const std::string& opts = "") {
     auto path = dir / ("img." + fmt);
     test::must_run("qemu-img create -q -f " + fmt + (opts.empty() ? "" : " -o " + opts) + " '" + path.string() +
                    "' 4M");
-    return file_bytes(path);
+    return test::read_file_bytes(path);
 }
 
 // Compresses data with each tool in turn (innermost first): {"gzip", "xz"} gives xz(gzip(data)).
@@ -41,7 +34,7 @@ bytes compress(const temp_dir& dir, const bytes& data, const std::vector<std::st
         test::must_run(tool + " -c < '" + path.string() + "' > '" + path.string() + ".next' && mv '" + path.string() +
                        ".next' '" + path.string() + "'");
     }
-    return file_bytes(path);
+    return test::read_file_bytes(path);
 }
 
 bytes iso_like(std::size_t size = 256 * 1024) {
@@ -107,7 +100,7 @@ TEST(build_pipeline, iso_and_tar_are_reported) {
     CDI_REQUIRE_TOOL("tar");
     temp_dir d;
     test::must_run("cd '" + d.path().string() + "' && head -c 3000 /dev/urandom > f && tar cf a.tar f");
-    auto tar = build(file_bytes(d / "a.tar"));
+    auto tar = build(test::read_file_bytes(d / "a.tar"));
     ASSERT_TRUE(tar);
     EXPECT_EQ(tar->format, image_format::tar);
 }
@@ -284,6 +277,21 @@ TEST(build_pipeline, ambiguity_inside_a_compressed_layer_is_refused) {
     std::memcpy(img.data() + 0x8000, "\x01" "CD001", 6);
     expect_error(build(compress(d, img, {"gzip"})), errc::ambiguous_format,
                  "E_AMBIGUOUS_FORMAT: image matches both qcow2 and iso");
+}
+
+}  // namespace
+}  // namespace cdi
+
+namespace cdi {
+namespace {
+
+TEST(build_pipeline, a_short_file_in_a_container_format_goes_on_to_the_inspector) {
+    std::string text = "# Disk DescriptorFile\nversion=1\ncreateType=\"monolithicFlat\"\nRW 2048 FLAT \"/etc/shadow\" 0\n";
+    std::vector<std::byte> data(text.size());
+    std::memcpy(data.data(), text.data(), text.size());
+    auto p = build_pipeline(std::make_unique<memory_source>(data));
+    ASSERT_TRUE(p) << p.error().message();
+    EXPECT_EQ(p->format, image_format::vmdk);
 }
 
 }  // namespace

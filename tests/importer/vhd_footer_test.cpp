@@ -13,13 +13,6 @@ namespace {
 using test::bytes;
 using test::temp_dir;
 
-bytes file_bytes(const test::fs::path& p) {
-    auto raw = test::read_file(p);
-    bytes b(raw.size());
-    std::memcpy(b.data(), raw.data(), raw.size());
-    return b;
-}
-
 std::span<const std::byte> last512(const bytes& b) { return std::span(b).subspan(b.size() - 512); }
 
 // Recomputes the checksum at 64 after a field was poked.
@@ -36,7 +29,7 @@ TEST(vhd_footer, fixed_vhd_from_qemu_img) {
     temp_dir d;
     auto img = d / "f.vhd";
     test::must_run("qemu-img create -q -f vpc -o subformat=fixed '" + img.string() + "' 4M");
-    const bytes b = file_bytes(img);
+    const bytes b = test::read_file_bytes(img);
     auto f = parse_vhd_footer(last512(b));
     ASSERT_TRUE(f);
     EXPECT_EQ(f->disk_type, 2u);
@@ -49,7 +42,7 @@ TEST(vhd_footer, dynamic_vhd_has_the_footer_at_both_ends) {
     temp_dir d;
     auto img = d / "d.vhd";
     test::must_run("qemu-img create -q -f vpc '" + img.string() + "' 4M");
-    const bytes b = file_bytes(img);
+    const bytes b = test::read_file_bytes(img);
     auto head = parse_vhd_footer(std::span(b).first(512));
     auto tail = parse_vhd_footer(last512(b));
     ASSERT_TRUE(head);
@@ -65,7 +58,7 @@ TEST(vhd_footer, any_flipped_byte_fails_the_checksum) {
     temp_dir d;
     auto img = d / "f.vhd";
     test::must_run("qemu-img create -q -f vpc -o subformat=fixed '" + img.string() + "' 1M");
-    const bytes b = file_bytes(img);
+    const bytes b = test::read_file_bytes(img);
     bytes footer(last512(b).begin(), last512(b).end());
     ASSERT_TRUE(parse_vhd_footer(footer));
     for (std::size_t i : {8u, 48u, 55u, 60u, 64u, 67u, 511u}) {

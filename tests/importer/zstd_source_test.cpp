@@ -3,6 +3,7 @@
 #include "importer/zstd_source.hpp"
 #include "importer/memory_source.hpp"
 
+#include "support/compression_fixtures.hpp"
 #include "support/test_env.hpp"
 #include "support/test_stages.hpp"
 
@@ -17,39 +18,15 @@ namespace test = cdi::test;
 using cdi::errc;
 using cdi::result;
 using test::bytes;
+using test::compress_with;
+using test::concat;
+using test::mixed_data;
 
-bytes file_bytes(const test::fs::path& p) {
-    auto v = test::read_file(p);
-    bytes b(v.size());
-    if (!v.empty()) std::memcpy(b.data(), v.data(), v.size());
-    return b;
-}
-
-// Random bytes interleaved with long zero runs: exercises both stored and heavily coded blocks.
-bytes mixed_data(std::size_t n, std::uint32_t seed = 7) {
-    bytes b = test::random_bytes(n, seed);
-    for (std::size_t off = 0; off < n; off += 64 * 1024) {
-        std::memset(b.data() + off, 0, std::min<std::size_t>(40 * 1024, n - off));
-    }
-    return b;
-}
-
-// Compresses data with an external tool, e.g. "gzip -c -6", and returns the output file's bytes.
-bytes compress_with(const std::string& tool, const bytes& data) {
-    test::temp_dir dir;
-    test::write_file(dir / "in", data.data(), data.size());
-    test::must_run(tool + " < '" + (dir / "in").string() + "' > '" + (dir / "out").string() + "'");
-    return file_bytes(dir / "out");
-}
-
-bytes concat(std::initializer_list<bytes> parts) {
-    bytes out;
-    for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
-    return out;
-}
+// The stage under test over an upstream (make_stage for the shared checks).
+cdi::zstd_source stage(cdi::source_ptr upstream) { return cdi::zstd_source(std::move(upstream)); }
 
 cdi::zstd_source make(bytes data, std::size_t chunk = SIZE_MAX, std::size_t fail_at = 0) {
-    return cdi::zstd_source(std::make_unique<test::scripted_source>(std::move(data), chunk, fail_at));
+    return stage(std::make_unique<test::scripted_source>(std::move(data), chunk, fail_at));
 }
 
 result<bytes> decode(bytes data, std::size_t chunk = SIZE_MAX, std::size_t buf_size = 256 * 1024) {
@@ -89,12 +66,7 @@ TEST(zstd_source, upstream_delivering_one_byte_per_read) {
 TEST(zstd_source, caller_buffer_of_one_and_seven_bytes) {
     CDI_REQUIRE_TOOL("zstd");
     const bytes data = mixed_data(200 * 1024, 5);
-    const bytes zst = compress_with("zstd -q -c", data);
-    for (std::size_t buf : {std::size_t{1}, std::size_t{7}}) {
-        auto out = decode(zst, SIZE_MAX, buf);
-        ASSERT_TRUE(out) << out.error().message();
-        EXPECT_EQ(*out, data) << "buffer " << buf;
-    }
+    test::expect_tiny_caller_buffers_decode(stage, compress_with("zstd -q -c", data), data);
 }
 
 TEST(zstd_source, concatenated_and_skippable_frames_decoded_fully) {
@@ -135,16 +107,7 @@ TEST(zstd_source, rejects_corrupt_data) {
 TEST(zstd_source, rejects_truncated_input) {
     CDI_REQUIRE_TOOL("zstd");
     const bytes zst = compress_with("zstd -q -c", mixed_data(1 << 20, 6));
-    for (std::size_t keep : {zst.size() / 2, zst.size() - 1, zst.size() - 4, std::size_t{12}, std::size_t{6},
-                             std::size_t{4}, std::size_t{2}}) {
-        bytes cut(zst.begin(), zst.begin() + static_cast<std::ptrdiff_t>(keep));
-        for (std::size_t chunk : {std::size_t{1}, SIZE_MAX}) {
-            if (chunk == 1 && keep > 4096) continue;
-            auto out = decode(cut, chunk);
-            ASSERT_FALSE(out) << "cut to " << keep << " decoded";
-            EXPECT_TRUE(out.error().is(errc::truncated)) << keep << ": " << out.error().message();
-        }
-    }
+    test::expect_truncation_is_an_error(stage, zst, {zst.size() / 2, zst.size() - 1, zst.size() - 4, 12, 6, 4, 2});
 }
 
 TEST(zstd_source, rejects_trailing_garbage) {
@@ -189,50 +152,20 @@ TEST(zstd_source, rejects_window_over_default_limit) {
 
 TEST(zstd_source, passes_upstream_fault_through) {
     CDI_REQUIRE_TOOL("zstd");
-    const bytes zst = compress_with("zstd -q -c", mixed_data(64 * 1024, 10));
-    for (std::size_t n = 1; n <= 5; ++n) {
-        auto src = make(zst, 1024, n);
-        auto out = test::drain(src, 1024);
-        ASSERT_FALSE(out) << "fault at read " << n;
-        EXPECT_TRUE(out.error().is(errc::io)) << out.error().message();
-        EXPECT_EQ(out.error().context, "injected read fault");
-    }
+    test::expect_upstream_fault_passes_through(stage, compress_with("zstd -q -c", mixed_data(64 * 1024, 10)));
 }
 
 TEST(zstd_source, end_is_sticky_and_size_unknown) {
     CDI_REQUIRE_TOOL("zstd");
     const bytes data = test::random_bytes(1000, 12);
     auto src = make(compress_with("zstd -q -c", data));
-    EXPECT_FALSE(src.size_hint());
-    bytes buf(4096);
-    auto n = cdi::read_full(src, buf);
-    ASSERT_TRUE(n) << n.error().message();
-    EXPECT_EQ(*n, data.size());
-    for (int i = 0; i < 2; ++i) {
-        auto again = src.read(buf);
-        ASSERT_TRUE(again);
-        EXPECT_EQ(*again, 0u);
-    }
+    test::expect_end_is_sticky_and_size_unknown(src, data.size());
 }
 
 TEST(zstd_source, zero_bomb_decodes_to_exact_size) {
     CDI_REQUIRE_TOOL("zstd");
-    test::temp_dir dir;
-    test::must_run("head -c 64M /dev/zero | zstd -q -c > '" + (dir / "z.zst").string() + "'");
-    auto src = make(file_bytes(dir / "z.zst"));
-    bytes buf(1 << 20);
-    std::uint64_t total = 0;
-    bool all_zero = true;
-    for (;;) {
-        auto n = src.read(buf);
-        ASSERT_TRUE(n) << n.error().message();
-        if (*n == 0) break;
-        all_zero = all_zero && std::all_of(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*n),
-                                           [](std::byte b) { return b == std::byte{0}; });
-        total += *n;
-    }
-    EXPECT_EQ(total, 64ull << 20);
-    EXPECT_TRUE(all_zero);
+    auto src = make(test::compress_zeros("zstd -q -c", "64M"));
+    test::expect_decodes_to_zeros(src, 64ull << 20);
 }
 
 }  // namespace

@@ -256,6 +256,7 @@ inline fs::path vhd_differencing(const fs::path& dir) {
 // the region table at 192 KiB and the metadata table; 0 when absent.
 inline const std::string vhdx_metadata_region_guid = std::string("\x06\xa2\x7c\x8b\x90\x47\x9a\x4b\xb8\xfe\x57\x5f\x05\x0f\x88\x6e", 16);
 inline const std::string vhdx_file_parameters_guid = std::string("\x37\x67\xa1\xca\x36\xfa\x43\x4d\xb3\xb6\x33\xf0\xaa\x44\xe7\x6b", 16);
+inline const std::string vhdx_virtual_disk_size_guid = std::string("\x24\x42\xa5\x2f\x1b\xcd\x76\x48\xb2\x11\x5d\xbe\xd8\x3b\xf4\xb8", 16);
 inline const std::string vhdx_page83_guid = std::string("\xab\x12\xca\xbe\xe6\xb2\x23\x45\x93\xef\xc3\x09\xe0\x00\xc7\x46", 16);
 inline const std::string vhdx_parent_locator_guid = std::string("\x2d\x5f\xd3\xa8\x0b\xb3\x4d\x45\xab\xf7\xd3\xd8\x48\x34\xab\x0c", 16);
 

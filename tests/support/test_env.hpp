@@ -7,8 +7,10 @@
 #include <unistd.h>
 
 #include <array>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -76,6 +78,14 @@ inline bool have_tool(const std::string& name) {
 inline std::vector<char> read_file(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// The file's content as std::byte (the type test_stages.hpp calls bytes).
+inline std::vector<std::byte> read_file_bytes(const fs::path& p) {
+    auto v = read_file(p);
+    std::vector<std::byte> b(v.size());
+    if (!v.empty()) std::memcpy(b.data(), v.data(), v.size());
+    return b;
 }
 
 inline void write_file(const fs::path& p, const void* data, std::size_t n) {

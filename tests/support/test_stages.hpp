@@ -74,14 +74,14 @@ public:
 
     result<void> write(std::span<const std::byte> d) override {
         if (auto e = tick()) return *e;
-        if (cap_ && data_.size() + d.size() > *cap_) return make_error(errc::no_space, "recording sink full");
+        if (cap_ && data_.size() + d.size() > *cap_) return make_error(errc::too_large, "recording sink full");
         data_.insert(data_.end(), d.begin(), d.end());
         ++writes_;
         return {};
     }
     result<void> zero(std::uint64_t len) override {
         if (auto e = tick()) return *e;
-        if (cap_ && data_.size() + len > *cap_) return make_error(errc::no_space, "recording sink full");
+        if (cap_ && data_.size() + len > *cap_) return make_error(errc::too_large, "recording sink full");
         data_.resize(data_.size() + len);
         zeroed_ += len;
         return {};
