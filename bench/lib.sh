@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers for bench/run.sh (sourced, not executed).
 # Needs: bash, python3, coreutils, e2fsprogs (mkfs.ext4 -d), pigz, xz, zstd, qemu-img: all in
 # scripts/setup.sh's package list. GNU time (/usr/bin/time) is used when installed.

@@ -10,6 +10,8 @@
 #   BENCH_IMPORTER  the cdi-importer binary (default <repo>/build-bench/importer/cdi-importer)
 #   BENCH_ONLY      space-separated subset of workloads: gz xz zst qcow2 qcow2-trynone (default all)
 # Needs root (drops the page cache before every timed run).
+# The runner command lines are single-quoted on purpose: bash -c expands $IN and $OUT later.
+# shellcheck disable=SC2016
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
