@@ -9,6 +9,7 @@
 #   REPS            timed runs of each command (default 3); the table shows medians
 #   BENCH_IMPORTER  the cdi-importer binary (default <repo>/build-bench/importer/cdi-importer)
 #   BENCH_ONLY      space-separated subset of workloads: gz xz zst qcow2 qcow2-trynone (default all)
+#   BENCH_SETTLE    seconds to wait after dropping the caches, before each timed run (default 1)
 # Needs root (drops the page cache before every timed run).
 # The runner command lines are single-quoted on purpose: bash -c expands $IN and $OUT later.
 # shellcheck disable=SC2016
@@ -24,6 +25,7 @@ dir=${BENCH_DIR:-/var/tmp/cdi-bench}
 reps=${REPS:-3}
 importer=${BENCH_IMPORTER:-$repo/build-bench/importer/cdi-importer}
 only=${BENCH_ONLY:-gz xz zst qcow2 qcow2-trynone}
+settle=${BENCH_SETTLE:-1}
 
 [[ $(id -u) -eq 0 ]] || bench_die "run as root: every timed run starts with drop_caches"
 [[ -x $importer ]] || bench_die "no importer at $importer (cmake --build build-bench --target cdi-importer)"
@@ -67,6 +69,8 @@ run_cold() {
   rm -rf "$target_dir" "$scratch_dir"
   mkdir -p "$target_dir" "$scratch_dir"
   bench_drop_caches
+  # /var/tmp is mounted with online discard here: let the discards of the previous output finish.
+  sleep "$settle"
   local t rss rc
   local res
   res=$(IN=$in OUT=$out OURS_ENV=$ours_extra bench_timed bash -c "$cmd")
@@ -92,6 +96,9 @@ for w in $only; do
   declare -a times=()
   for ((i = 0; i < n; i++)); do times[i]=""; done
   our_rss=0
+  # Untimed read of the input: the guest's cache is dropped before every run, but the host's is
+  # not, so otherwise whoever runs first would alone read the input from the host's disk.
+  cat "$in" > /dev/null
   for ((r = 0; r < reps; r++)); do
     # Rotate who goes first, so no runner always follows the same one (a buffered write right
     # after an O_DIRECT one is slower here: performance.md).

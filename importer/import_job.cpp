@@ -7,6 +7,7 @@
 #include "convert/target_sink.hpp"
 #include "importer/counting_source.hpp"
 #include "importer/phase_runner.hpp"
+#include "importer/tar_extractor.hpp"
 #include "importer/vhd_footer.hpp"
 #include "scratch/space.hpp"
 
@@ -59,6 +60,8 @@ result<job_result> import_job::run(source_ptr origin, std::optional<fs::path> or
               "Unable to transfer source data to target file");
     runner.on(phase::transfer_scratch, [this] { return transfer_scratch(); },
               "Unable to transfer source data to scratch space");
+    runner.on(phase::transfer_data_dir, [this] { return transfer_data_dir(); },
+              "Unable to transfer source data to target directory");
     runner.on(phase::convert, [this] { return convert(); }, "Unable to convert source data to target format");
     runner.on(phase::resize, [this] { return resize(); }, "Unable to resize disk image to requested size");
 
@@ -105,9 +108,7 @@ result<phase> import_job::info() {
     spdlog::info("Source format {} ({} compression layer(s)), target {} with capacity {} bytes",
                  to_string(pipe_->format), pipe_->layers.size(), spec_.target.string(), capacity_);
 
-    if (spec_.content == content_type::archive) {
-        return make_error(errc::bad_request, "content type archive is not supported by this importer build");
-    }
+    if (spec_.content == content_type::archive) return phase::transfer_data_dir;
     switch (pipe_->format) {
     case image_format::qed:
     case image_format::qcow1:
@@ -227,6 +228,16 @@ result<phase> import_job::transfer_scratch() {
     progress_.mark_transfer_done();
     spdlog::info("Staged {} bytes of {} in {}", *copied, to_string(pipe_->format), staged_->path().string());
     return phase::convert;
+}
+
+// CDI's archive content: the (decompressed) tar is unpacked into the volume, refusing unsafe entries.
+result<phase> import_job::transfer_data_dir() {
+    auto extracted = extract_tar(*pipe_->top, spec_.data_dir, extract_options{.capacity = capacity_}, &cancel_);
+    if (!extracted) return extracted.error();
+    progress_.mark_transfer_done();
+    result_.data_bytes = extracted->bytes;
+    spdlog::info("Unpacked {} files ({} bytes) into {}", extracted->files, extracted->bytes, spec_.data_dir.string());
+    return phase::complete;
 }
 
 result<phase> import_job::convert() {

@@ -6,6 +6,7 @@
 //   Info → TransferDataFile → Resize → Complete                      raw or ISO, plain or gz/xz/zstd
 //   Info → TransferScratch → Convert → Resize → Complete             qcow2, vmdk, vdi, vhd, vhdx
 //   Info → Convert → Resize → Complete                               the same, from an uncompressed local file
+//   Info → TransferDataDir → Complete                                content archive: a tar (plain or gz/xz/zstd)
 // Info unwraps compression and sniffs the format (importer/pipeline). Raw streams straight to the
 // target, sparse; convertible formats are staged in scratch, inspected by our own parser, checked
 // and converted by qemu-img with -f always given. Resize grows a file target to the requested size.
@@ -44,6 +45,7 @@ private:
     result<phase> info();
     result<phase> transfer_data_file();
     result<phase> transfer_scratch();
+    result<phase> transfer_data_dir();
     result<phase> convert();
     result<phase> resize();
 

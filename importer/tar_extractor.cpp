@@ -260,10 +260,12 @@ result<void> extractor::entry(archive_entry* e) {
     archive_entry_set_pathname(e, (dest_ / *name).c_str());
     if (!link.empty()) archive_entry_set_hardlink(e, (dest_ / link).c_str());
     if (archive_write_header(writer_.get(), e) < ARCHIVE_WARN) return write_error(*name, "creating");
-    const bool regular = archive_entry_filetype(e) == AE_IFREG && link.empty();
-    if (regular || archive_entry_size(e) > 0) {
+    // Only regular entries carry data to write (a hard link may, in pax); any other entry's data,
+    // such as a GNU dumpdir, is skipped by the reader.
+    if (archive_entry_filetype(e) == AE_IFREG) {
         if (auto r = copy_data(*name); !r) return r.error();
     }
+    const bool regular = archive_entry_filetype(e) == AE_IFREG && link.empty();
     if (archive_write_finish_entry(writer_.get()) < ARCHIVE_WARN) return write_error(*name, "finishing");
     if (regular) {
         ++result_.files;

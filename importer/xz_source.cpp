@@ -65,7 +65,7 @@ result<void> xz_source::set_up() {
     mt.threads = std::min(mt.threads, max_threads);
     mt.timeout = 0;  // block until output is ready: read() returns only with data, the end, or an error
     // Over memlimit_threading the decoder falls back to one thread; over memlimit_stop it fails.
-    mt.memlimit_threading = opts_.memlimit;
+    mt.memlimit_threading = std::min(opts_.threading_memlimit, opts_.memlimit);
     mt.memlimit_stop = opts_.memlimit;
     const lzma_ret rc = lzma_stream_decoder_mt(&d->strm, &mt);
     if (rc != LZMA_OK) return translate(rc, d->strm, opts_.memlimit);

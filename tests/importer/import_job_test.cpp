@@ -232,3 +232,36 @@ TEST_F(import_job_test, raw_and_qcow2_onto_a_block_device_read_back_exactly_with
 
 }  // namespace
 }  // namespace cdi
+
+namespace cdi {
+namespace {
+
+TEST_F(import_job_test, an_archive_is_unpacked_into_the_volume) {
+    auto tree = dir_ / "tree";
+    fs::create_directories(tree / "sub");
+    test::write_file(tree / "sub" / "a.txt", "hello", 5);
+    test::write_file(tree / "b.bin", "\0\1\2", 3);
+    must_run("tar -C " + q(tree) + " -czf " + q(src_ / "tree.tar.gz") + " .");
+    auto s = spec();
+    s.content = content_type::archive;
+    auto r = import(src_ / "tree.tar.gz", s);
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(test::read_file(data_ / "sub" / "a.txt"), (std::vector<char>{'h', 'e', 'l', 'l', 'o'}));
+    EXPECT_EQ(fs::file_size(data_ / "b.bin"), 3u);
+    EXPECT_FALSE(fs::exists(data_ / "disk.img"));
+}
+
+TEST_F(import_job_test, an_archive_with_an_escaping_entry_is_refused_and_leaves_the_volume_empty) {
+    must_run("python3 -c \"import tarfile, io\nt = tarfile.open('" + (src_ / "evil.tar").string() +
+             "', 'w')\ni = tarfile.TarInfo('../escape')\ni.size = 2\nt.addfile(i, io.BytesIO(b'hi'))\nt.close()\"");
+    auto s = spec();
+    s.content = content_type::archive;
+    auto r = import(src_ / "evil.tar", s);
+    ASSERT_FALSE(r);
+    EXPECT_TRUE(r.error().is(errc::archive_unsafe_entry)) << r.error().message();
+    EXPECT_TRUE(fs::is_empty(data_));
+    EXPECT_FALSE(fs::exists(dir_ / "escape"));
+}
+
+}  // namespace
+}  // namespace cdi
