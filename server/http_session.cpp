@@ -1,0 +1,334 @@
+#include "server/http_session.hpp"
+
+#include "importer/import_job.hpp"
+#include "server/body_source.hpp"
+#include "server/client_auth.hpp"
+#include "server/multipart_source.hpp"
+#include "server/status_map.hpp"
+#include "server/upload_server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <thread>
+
+namespace cdi {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using stream_type = beast::ssl_stream<beast::tcp_stream>;
+using parser_type = http::request_parser<http::buffer_body>;
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr auto header_timeout = std::chrono::seconds(10);
+constexpr auto body_idle_timeout = std::chrono::seconds(60);
+// After an error answered before the body was read: how long unread body bytes are drained so
+// the client reads the response instead of a reset.
+constexpr auto drain_timeout = std::chrono::seconds(2);
+constexpr std::uint32_t max_header_bytes = 16 * 1024;
+
+struct reply {
+    http::status status = http::status::ok;
+    std::string body;
+    bool keep_alive = true;
+    bool complete_after = false;  // the upload is done: end the process once this is written
+};
+
+reply make_reply(http::status s, std::string body = {}, bool keep_alive = true) {
+    return reply{s, std::move(body), keep_alive, false};
+}
+
+asio::awaitable<bool> write_reply(stream_type& stream, const reply& r, unsigned version) {
+    http::response<http::string_body> res{r.status, version};
+    if (!r.body.empty()) res.set(http::field::content_type, "text/plain; charset=utf-8");
+    res.set("X-Content-Type-Options", "nosniff");
+    res.body() = r.body;
+    res.keep_alive(r.keep_alive);
+    res.prepare_payload();
+    beast::get_lowest_layer(stream).expires_after(header_timeout);
+    auto [ec, n] = co_await http::async_write(stream, res, use_tuple);
+    co_return !ec;
+}
+
+asio::awaitable<void> wait_wake(body_channel& channel) {
+    channel.wake().expires_at(asio::steady_timer::time_point::max());
+    co_await channel.wake().async_wait(use_tuple);
+}
+
+// One upload in flight: the import job on its worker thread, fed by the channel.
+struct upload_run {
+    std::shared_ptr<body_channel> channel;
+    std::shared_ptr<progress> prog = std::make_shared<progress>();
+    std::shared_ptr<std::optional<result<job_result>>> outcome = std::make_shared<std::optional<result<job_result>>>();
+    std::jthread worker;
+};
+
+// The job's end, once the worker returned: state, log and the answer.
+reply settle(upload_server& server, const result<job_result>& r, bool body_done) {
+    if (r) {
+        spdlog::info("Upload wrote {} bytes of {} image ({} bytes of data)", r->virtual_size,
+                     qemu_format_name(r->format), r->data_bytes);
+        server.state().succeed(r->preallocation_applied);
+        reply ok = make_reply(http::status::ok, {}, false);
+        ok.complete_after = true;
+        return ok;
+    }
+    server.state().fail();
+    const http_error he = map_error(r.error());
+    spdlog::error("{}", he.body);
+    return make_reply(static_cast<http::status>(he.status), he.body, body_done);
+}
+
+asio::awaitable<void> wait_job(upload_run& run) {
+    while (!run.channel->consumer_closed()) co_await wait_wake(*run.channel);
+    run.worker.join();
+}
+
+// The upload: body → channel → import job on a worker thread. Sync answers once the job returned;
+// async answers 200 once the transfer phase is over (the job moved on to Convert or Resize) and
+// the job continues in the background (the session waits for it after writing the 200).
+asio::awaitable<reply> pump_upload(upload_server& server, stream_type& stream, beast::flat_buffer& buf,
+                                   parser_type& parser, bool async, content_type content, std::string boundary,
+                                   std::shared_ptr<upload_run>& background) {
+    auto& req = parser.get();
+    std::optional<std::uint64_t> length;
+    if (auto cl = parser.content_length()) length = *cl;
+    auto run = std::make_shared<upload_run>();
+    run->channel = std::make_shared<body_channel>(stream.get_executor());
+    spdlog::info("{} upload started, Content-Length {}", async ? "Async" : "Sync",
+                 length ? std::to_string(*length) : "unknown (chunked)");
+
+    run->worker = std::jthread([&server, channel = run->channel, prog = run->prog, outcome = run->outcome, length,
+                                content, boundary = std::move(boundary)] {
+        job_spec spec = server.config().spec;
+        spec.content = content;
+        import_job job(std::move(spec), server.qemu(), *prog, server.cancel());
+        source_ptr origin = std::make_unique<body_source>(channel, length);
+        if (!boundary.empty()) origin = std::make_unique<multipart_source>(std::move(origin), boundary);
+        auto r = job.run(std::move(origin));
+        outcome->emplace(std::move(r));
+        channel->close_consumer();
+    });
+    auto& channel = run->channel;
+    server.set_active(channel, [&stream] { beast::get_lowest_layer(stream).cancel(); });
+
+    std::uint64_t received = 0;
+    boost::system::error_code body_ec;
+    while (!parser.is_done() && !body_ec && !channel->consumer_closed()) {
+        auto chunk = channel->acquire();
+        while (chunk.empty() && !channel->consumer_closed()) {
+            co_await wait_wake(*channel);
+            chunk = channel->acquire();
+        }
+        if (chunk.empty()) break;  // the job ended before the body did
+        std::size_t filled = 0;
+        while (filled < chunk.size() && !parser.is_done() && !channel->consumer_closed()) {
+            req.body().data = chunk.data() + filled;
+            req.body().size = chunk.size() - filled;
+            req.body().more = true;
+            beast::get_lowest_layer(stream).expires_after(body_idle_timeout);
+            auto [ec, n] = co_await http::async_read_some(stream, buf, parser, use_tuple);
+            if (ec == http::error::need_buffer) ec = {};
+            filled = chunk.size() - req.body().size;
+            if (ec) {
+                body_ec = ec;
+                break;
+            }
+        }
+        received += filled;
+        channel->push(filled);
+    }
+    if (body_ec) {
+        std::string what = "the upload body ended after " + std::to_string(received) + " bytes";
+        if (length) what += " of " + std::to_string(*length);
+        channel->fail(make_error(errc::truncated, what + ": " + body_ec.message()));
+    } else if (parser.is_done()) {
+        channel->finish();
+    } else {
+        channel->fail(make_error(errc::canceled, "the import job ended before the upload body"));
+    }
+
+    if (async && parser.is_done() && !body_ec) {
+        // Poll the job's phase: the worker has no hook at the end of its transfer phase.
+        for (;;) {
+            if (channel->consumer_closed() || server.stopping()) break;
+            const phase ph = run->prog->current_phase();
+            if (ph == phase::convert || ph == phase::resize || ph == phase::complete) break;
+            channel->wake().expires_after(std::chrono::milliseconds(50));
+            co_await channel->wake().async_wait(use_tuple);
+        }
+        if (!channel->consumer_closed() && !server.stopping()) {
+            spdlog::info("Async upload transferred; processing continues in the background");
+            server.state().pause();
+            background = run;
+            co_return make_reply(http::status::ok, {}, false);
+        }
+    }
+    co_await wait_job(*run);
+    server.clear_active();
+    if (server.stopping()) {
+        server.state().fail();
+        server.shutdown(1);
+        co_return make_reply(http::status::service_unavailable, {}, false);
+    }
+    co_return settle(server, **run->outcome, parser.is_done());
+}
+
+// After an async upload's 200: the rest of the job decides the process's outcome.
+asio::awaitable<void> finish_background(upload_server& server, upload_run& run) {
+    co_await wait_job(run);
+    server.clear_active();
+    const result<job_result>& r = **run.outcome;
+    if (server.stopping()) {
+        server.shutdown(1);
+    } else if (r) {
+        server.state().succeed(r->preallocation_applied);
+        server.complete();
+    } else {
+        // CDI exits 1 without a message here; the client already had its 200.
+        server.fail("Unable to process data: " + r.error().message());
+    }
+}
+
+asio::awaitable<reply> handle(upload_server& server, stream_type& stream, beast::flat_buffer& buf,
+                              parser_type& parser, std::shared_ptr<upload_run>& background) {
+    auto& req = parser.get();
+    const auto t = req.target();
+    const route rt = route_of(std::string_view(t.data(), t.size()));
+    if (rt == route::not_found) co_return make_reply(http::status::not_found, "404 page not found\n");
+    if (rt == route::healthz) co_return make_reply(http::status::ok, "OK");
+    if ((rt == route::upload_async || rt == route::upload_form_async) && req.method() == http::verb::head)
+        co_return make_reply(http::status::ok);
+    if (req.method() != http::verb::post) co_return make_reply(http::status::not_found);
+    if (!client_authorized(stream.native_handle(), server.config().client_name)) {
+        spdlog::info("Unauthorized upload request (client certificate CN \"{}\")", peer_common_name(stream.native_handle()));
+        co_return make_reply(http::status::unauthorized);
+    }
+    if (auto it = req.find("x-cdi-content-type"); it != req.end()) {
+        const auto v = it->value();
+        const bool clone = v == "filesystem-clone" || v == "blockdevice-clone";
+        if (clone && rt == route::upload_async)
+            co_return make_reply(http::status::internal_server_error, "Saving stream failed: async clone not supported");
+        if (clone)
+            co_return make_reply(http::status::internal_server_error,
+                                 "Saving stream failed: E_BAD_REQUEST: clone uploads are not implemented yet");
+    }
+    const bool form = rt == route::upload_form || rt == route::upload_form_async;
+    std::string boundary;
+    if (form) {
+        const auto ct = req[http::field::content_type];
+        boundary = multipart_boundary(std::string_view(ct.data(), ct.size()));
+        if (boundary.empty())
+            co_return make_reply(http::status::bad_request,
+                                 "Saving stream failed: E_BAD_REQUEST: the body is not multipart/form-data with a boundary");
+    }
+    switch (server.state().begin()) {
+    case upload_state::admit::busy:
+        spdlog::info("Got concurrent upload request");
+        co_return make_reply(http::status::service_unavailable);
+    case upload_state::admit::done:
+        spdlog::info("Got upload request after already done");
+        co_return make_reply(http::status::conflict);
+    case upload_state::admit::ok: break;
+    }
+    if (beast::iequals(req[http::field::expect], "100-continue")) {
+        http::response<http::empty_body> cont{http::status::continue_, req.version()};
+        beast::get_lowest_layer(stream).expires_after(header_timeout);
+        auto [ec, n] = co_await http::async_write(stream, cont, use_tuple);
+        if (ec) {
+            server.state().fail();
+            co_return make_reply(http::status::internal_server_error, {}, false);
+        }
+    }
+    const bool async = rt == route::upload_async || rt == route::upload_form_async;
+    // The upload proxy sends archive volumes to upload-archive: the tar is unpacked into the volume.
+    const content_type content = rt == route::upload_archive ? content_type::archive : content_type::kubevirt;
+    co_return co_await pump_upload(server, stream, buf, parser, async, content, std::move(boundary), background);
+}
+
+// Reads and drops what the client still sends, for a short while, so that closing does not
+// reset the connection before the client has read our answer.
+asio::awaitable<void> drain(stream_type& stream) {
+    std::array<char, 64 * 1024> sink{};
+    const auto until = std::chrono::steady_clock::now() + drain_timeout;
+    beast::get_lowest_layer(stream).expires_at(until);
+    for (;;) {
+        auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), use_tuple);
+        if (ec) break;
+    }
+}
+
+}  // namespace
+
+route route_of(std::string_view target) {
+    const std::string_view path = target.substr(0, target.find('?'));
+    if (path == "/healthz") return route::healthz;
+    for (std::string_view v : {"/v1beta1/", "/v1alpha1/"}) {
+        if (path.substr(0, v.size()) != v) continue;
+        const std::string_view rest = path.substr(v.size());
+        if (rest == "upload") return route::upload;
+        if (rest == "upload-async") return route::upload_async;
+        if (rest == "upload-archive") return route::upload_archive;
+        if (rest == "upload-form") return route::upload_form;
+        if (rest == "upload-form-async") return route::upload_form_async;
+    }
+    return route::not_found;
+}
+
+asio::awaitable<void> run_session(upload_server& server, asio::ip::tcp::socket socket) {
+    stream_type stream(beast::tcp_stream(std::move(socket)), server.tls());
+    beast::get_lowest_layer(stream).expires_after(header_timeout);
+    auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
+    if (hec) {
+        spdlog::debug("TLS handshake failed: {}", hec.message());
+        co_return;
+    }
+    beast::flat_buffer buf;
+    for (;;) {
+        parser_type parser;
+        parser.header_limit(max_header_bytes);
+        parser.body_limit(boost::none);
+        beast::get_lowest_layer(stream).expires_after(header_timeout);
+        auto [ec, n] = co_await http::async_read_header(stream, buf, parser, use_tuple);
+        if (ec) {
+            // A malformed request (conflicting or duplicate Content-Length, bad chunked framing,
+            // headers over the limit) gets 400 and the connection closes.
+            if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
+                ec != http::error::end_of_stream && ec != http::error::partial_message) {
+                spdlog::info("Bad request: {}", ec.message());
+                co_await write_reply(stream, make_reply(http::status::bad_request, "400 Bad Request", false), 11);
+            }
+            break;
+        }
+        std::shared_ptr<upload_run> background;
+        reply r = co_await handle(server, stream, buf, parser, background);
+        if (server.stopping() && !r.complete_after) co_return;
+        const bool body_unread = !parser.is_done();
+        if (body_unread) r.keep_alive = false;
+        const bool written = co_await write_reply(stream, r, parser.get().version());
+        if (r.complete_after) {
+            server.complete();
+            co_return;
+        }
+        if (background) {
+            beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(1));
+            co_await stream.async_shutdown(use_tuple);
+            co_await finish_background(server, *background);
+            co_return;
+        }
+        if (written && body_unread) co_await drain(stream);
+        if (!written || !r.keep_alive) break;
+    }
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(1));
+    co_await stream.async_shutdown(use_tuple);
+}
+
+}  // namespace cdi

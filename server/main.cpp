@@ -1,0 +1,34 @@
+// cdi-uploadserver: the upload pod's entry point (contract section 6). One upload per process; the
+// outcome is the exit status plus the JSON termination message the upload controller reads (6.7).
+#include "importer/command_line.hpp"
+#include "server/upload_config.hpp"
+#include "server/upload_server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <exception>
+
+int main(int argc, char** argv) {
+    using namespace cdi;
+    std::signal(SIGPIPE, SIG_IGN);  // a client gone mid-write is an error return, not a kill
+    auto cl = parse_command_line(std::span<char*>(argv, static_cast<std::size_t>(argc)));
+    setup_logging(cl);
+
+    upload_config cfg;
+    try {
+        cfg = upload_config::from_env([](const char* n) { return std::getenv(n); });
+    } catch (const std::exception& e) {
+        // CDI exits 255 (klog.Fatalf) on an unparsable DEADLINE; we exit 1 (docs/compatibility.md).
+        spdlog::error("UploadServer failed: invalid configuration: {}", e.what());
+        return 1;
+    }
+    try {
+        upload_server server(std::move(cfg));
+        return server.run();
+    } catch (const std::exception& e) {
+        spdlog::error("UploadServer failed: {}", e.what());
+        return 1;
+    }
+}

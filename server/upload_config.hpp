@@ -1,0 +1,42 @@
+#pragma once
+// The upload pod's configuration from its environment (contract section 6.1), read once at start-up.
+// Invalid values that CDI treats as fatal throw std::invalid_argument with a one-line reason; values
+// CDI parses leniently (FILESYSTEM_OVERHEAD, PREALLOCATION) fall back to 0 / false as CDI does.
+//
+// Test overrides of fixed pod paths: CDI_DATA_DIR (/data), CDI_SCRATCH_DIR (/scratch),
+// CDI_TERMINATION_LOG (/dev/termination-log).
+#include "cdi/job.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace cdi {
+
+struct upload_config {
+    std::filesystem::path tls_key_file;
+    std::filesystem::path tls_cert_file;
+    std::filesystem::path client_cert_file;  // CA bundle signing allowed clients; empty = none
+    std::string client_name;                 // the client certificate's CN must equal this
+    std::string tls_ciphers;                 // comma-separated OpenSSL or IANA names; empty = OpenSSL defaults
+    int tls_min_version = 0;                 // TLS1_2_VERSION etc.
+    std::optional<std::chrono::system_clock::time_point> deadline;
+    std::string listen_address = "0.0.0.0";
+    std::uint16_t listen_port = 8443;         // 0 = ephemeral
+    std::filesystem::path termination_log;
+    job_spec spec;
+
+    using env_lookup = std::function<const char*(const char*)>;
+    static upload_config from_env(const env_lookup& getenv_fn);
+};
+
+// "VersionTLS10".."VersionTLS13" → TLS1_VERSION..TLS1_3_VERSION; anything else throws.
+int parse_tls_version(const std::string& text);
+
+// RFC 3339 ("2026-11-27T12:00:00Z", "...T12:00:00.5+02:00"); nullopt when it is not one.
+std::optional<std::chrono::system_clock::time_point> parse_rfc3339(const std::string& text);
+
+}  // namespace cdi

@@ -1,0 +1,31 @@
+#pragma once
+// The upload server's request state machine (contract 6.4), under one mutex:
+//   idle --begin--> uploading --succeed--> done            (sync)
+//                   uploading --fail-----> idle            (the client may retry on the same pod)
+//                   uploading --pause----> processing --succeed/fail--> done / failed  (async)
+// begin() answers whether a new upload may start: busy (503) while uploading or processing,
+// done (409) after success.
+#include <mutex>
+
+namespace cdi {
+
+class upload_state {
+public:
+    enum class state { idle, uploading, processing, done };
+    enum class admit { ok, busy, done };
+
+    admit begin();
+    void fail();                                      // uploading → idle
+    void pause();                                     // uploading → processing (async: 200 sent)
+    void succeed(bool preallocation_applied);         // uploading or processing → done
+    bool idle() const;
+    state current() const;
+    bool preallocation_applied() const;
+
+private:
+    mutable std::mutex mutex_;
+    state state_ = state::idle;
+    bool preallocation_applied_ = false;
+};
+
+}  // namespace cdi

@@ -1,0 +1,39 @@
+#include "server/status_map.hpp"
+
+#include <gtest/gtest.h>
+
+namespace cdi {
+namespace {
+
+TEST(status_map, capacity_errors_are_400_with_cdi_words) {
+    for (errc e : {errc::too_large, errc::no_space}) {
+        auto he = map_error(make_error(e, "image is 8388608 bytes, target holds 4194304"));
+        EXPECT_EQ(he.status, 400u);
+        EXPECT_TRUE(he.capacity);
+        EXPECT_EQ(he.body, "Saving stream failed: effective image size is larger than the reported available storage: " +
+                               std::string(class_token(e)) + ": image is 8388608 bytes, target holds 4194304");
+    }
+}
+
+TEST(status_map, invalid_images_are_400_naming_their_class) {
+    for (errc e : {errc::unsafe_image, errc::corrupt_image, errc::bad_image, errc::ambiguous_format,
+                   errc::format_mismatch, errc::empty, errc::too_small, errc::decompress, errc::bad_request}) {
+        auto he = map_error(make_error(e, "why"));
+        EXPECT_EQ(he.status, 400u) << class_token(e);
+        EXPECT_FALSE(he.capacity);
+        EXPECT_EQ(he.body, "Saving stream failed: " + std::string(class_token(e)) + ": why");
+    }
+}
+
+TEST(status_map, everything_else_is_500) {
+    for (errc e : {errc::io, errc::truncated, errc::convert_failed, errc::canceled, errc::scratch_required}) {
+        auto he = map_error(make_error(e, "why"));
+        EXPECT_EQ(he.status, 500u) << class_token(e);
+        EXPECT_EQ(he.body, "Saving stream failed: " + std::string(class_token(e)) + ": why");
+    }
+    auto sys = map_error(error{std::make_error_code(std::errc::io_error), "write"});
+    EXPECT_EQ(sys.status, 500u);
+}
+
+}  // namespace
+}  // namespace cdi

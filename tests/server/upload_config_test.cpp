@@ -1,0 +1,79 @@
+#include "server/upload_config.hpp"
+
+#include <gtest/gtest.h>
+#include <openssl/tls1.h>
+
+#include <map>
+#include <stdexcept>
+
+namespace cdi {
+namespace {
+
+upload_config load(std::map<std::string, std::string> env) {
+    env.emplace("TLS_KEY_FILE", "/etc/tls/tls.key");
+    env.emplace("TLS_CERT_FILE", "/etc/tls/tls.crt");
+    env.emplace("CDI_SCRATCH_DIR", "/nonexistent-scratch");
+    return upload_config::from_env([&](const char* n) -> const char* {
+        auto it = env.find(n);
+        return it == env.end() ? nullptr : it->second.c_str();
+    });
+}
+
+TEST(upload_config, defaults_match_cdi) {
+    auto c = load({});
+    EXPECT_EQ(c.listen_address, "0.0.0.0");
+    EXPECT_EQ(c.listen_port, 8443);
+    EXPECT_EQ(c.tls_min_version, TLS1_2_VERSION);
+    EXPECT_EQ(c.spec.target, "/data/disk.img");
+    EXPECT_EQ(c.spec.data_dir, "/data");
+    EXPECT_EQ(c.termination_log, "/dev/termination-log");
+    EXPECT_FALSE(c.spec.scratch_dir);
+    EXPECT_FALSE(c.deadline);
+    EXPECT_FALSE(c.spec.requested_size);
+}
+
+TEST(upload_config, lenient_values_fall_back_like_cdi) {
+    auto c = load({{"FILESYSTEM_OVERHEAD", "lots"}, {"PREALLOCATION", "yes please"}});
+    EXPECT_EQ(c.spec.filesystem_overhead, 0.0);
+    EXPECT_FALSE(c.spec.preallocate);
+    auto d = load({{"FILESYSTEM_OVERHEAD", "0.055"}, {"PREALLOCATION", "true"}, {"UPLOAD_IMAGE_SIZE", "1Gi"},
+                   {"DESTINATION", "/dev/cdi-block-volume"}, {"LISTEN_PORT", "0"}});
+    EXPECT_DOUBLE_EQ(d.spec.filesystem_overhead, 0.055);
+    EXPECT_TRUE(d.spec.preallocate);
+    EXPECT_EQ(d.spec.requested_size, 1073741824u);
+    EXPECT_EQ(d.spec.target, "/dev/cdi-block-volume");
+    EXPECT_EQ(d.listen_port, 0);
+}
+
+TEST(upload_config, fatal_values_throw) {
+    EXPECT_THROW(load({{"DEADLINE", "tomorrow"}}), std::invalid_argument);
+    EXPECT_THROW(load({{"TLS_MIN_VERSION", "VersionSSL30"}}), std::invalid_argument);
+    EXPECT_THROW(load({{"LISTEN_PORT", "70000"}}), std::invalid_argument);
+    EXPECT_THROW(load({{"UPLOAD_IMAGE_SIZE", "ten gigs"}}), std::invalid_argument);
+    EXPECT_THROW(upload_config::from_env([](const char*) -> const char* { return nullptr; }), std::invalid_argument);
+}
+
+TEST(upload_config, tls_versions_map_to_openssl) {
+    EXPECT_EQ(parse_tls_version("VersionTLS10"), TLS1_VERSION);
+    EXPECT_EQ(parse_tls_version("VersionTLS11"), TLS1_1_VERSION);
+    EXPECT_EQ(parse_tls_version("VersionTLS13"), TLS1_3_VERSION);
+}
+
+TEST(upload_config, rfc3339_times_parse_with_offsets_and_fractions) {
+    using namespace std::chrono;
+    auto z = parse_rfc3339("2026-11-27T12:00:00Z");
+    ASSERT_TRUE(z);
+    EXPECT_EQ(duration_cast<seconds>(z->time_since_epoch()).count(), 1795780800);
+    auto off = parse_rfc3339("2026-11-27T14:00:00+02:00");
+    ASSERT_TRUE(off);
+    EXPECT_EQ(*off, *z);
+    auto frac = parse_rfc3339("2026-11-27T12:00:00.5Z");
+    ASSERT_TRUE(frac);
+    EXPECT_EQ(duration_cast<milliseconds>(*frac - *z).count(), 500);
+    for (const char* bad : {"2026-11-27", "2026-11-27T12:00:00", "2026-13-27T12:00:00Z", "2026-11-27T12:00:00Zjunk",
+                            "2026-11-27 12:00:00Z", "2026-11-27T12:00:00.Z", ""})
+        EXPECT_FALSE(parse_rfc3339(bad)) << bad;
+}
+
+}  // namespace
+}  // namespace cdi
