@@ -280,6 +280,7 @@ result<phase> import_job::convert() {
                                                         " bytes, the image's virtual size is " +
                                                         std::to_string(inspected->virtual_size));
         }
+        result_.data_bytes = static_cast<std::uint64_t>(st.st_blocks) * 512;  // what qemu-img allocated
     }
     if (auto r = make_durable(spec_.target); !r) return r.error();
     staged_.reset();

@@ -32,7 +32,8 @@ struct job_spec {
 struct job_result {
     image_format format = image_format::raw;  // the image's format once compression was unwrapped
     std::uint64_t virtual_size = 0;           // size of the raw disk written to the target
-    std::uint64_t data_bytes = 0;             // bytes written as data (zero runs excluded)
+    std::uint64_t data_bytes = 0;             // bytes written as data (zero runs excluded); after a
+                                              // conversion, the bytes qemu-img allocated (0 on a block device)
     bool preallocation_applied = false;
 };
 
