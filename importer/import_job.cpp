@@ -160,6 +160,7 @@ result<phase> import_job::transfer_data_file() {
     result_.preallocation_applied = spec_.preallocate && (block_target_ || target->preallocation_applied());
     target.reset();
     if (auto r = strip_fixed_vhd_footer(); !r) return r.error();
+    progress_.mark_validated();
     spdlog::info("Wrote {} bytes to {} ({} bytes of data, the rest zero)", result_.virtual_size,
                  spec_.target.string(), result_.data_bytes);
     return phase::resize;
@@ -235,6 +236,7 @@ result<phase> import_job::transfer_data_dir() {
     auto extracted = extract_tar(*pipe_->top, spec_.data_dir, extract_options{.capacity = capacity_}, &cancel_);
     if (!extracted) return extracted.error();
     progress_.mark_transfer_done();
+    progress_.mark_validated();
     result_.data_bytes = extracted->bytes;
     spdlog::info("Unpacked {} files ({} bytes) into {}", extracted->files, extracted->bytes, spec_.data_dir.string());
     return phase::complete;
@@ -258,6 +260,8 @@ result<phase> import_job::convert() {
                           "qemu-img sees " + qinfo->format + " of " + std::to_string(qinfo->virtual_size) +
                               " bytes, our inspector " + qfmt + " of " + std::to_string(inspected->virtual_size) + " bytes");
     }
+
+    progress_.mark_validated();
 
     if (!block_target_) {
         if (auto r = remove_file_if_present(spec_.target); !r) return r.error();

@@ -93,8 +93,8 @@ asio::awaitable<void> wait_job(upload_run& run) {
 }
 
 // The upload: body → channel → import job on a worker thread. Sync answers once the job returned;
-// async answers 200 once the transfer phase is over (the job moved on to Convert or Resize) and
-// the job continues in the background (the session waits for it after writing the 200).
+// async answers 200 once the whole body is in and the job validated the image (before conversion),
+// and the job continues in the background (the session waits for it after writing the 200).
 asio::awaitable<reply> pump_upload(upload_server& server, stream_type& stream, beast::flat_buffer& buf,
                                    parser_type& parser, bool async, content_type content, std::string boundary,
                                    std::shared_ptr<upload_run>& background) {
@@ -157,11 +157,11 @@ asio::awaitable<reply> pump_upload(upload_server& server, stream_type& stream, b
     }
 
     if (async && parser.is_done() && !body_ec) {
-        // Poll the job's phase: the worker has no hook at the end of its transfer phase.
+        // Wait until the job has validated the received image (progress::validated, CDI's
+        // ValidatePause) or ended; polled, because the worker thread cannot touch this strand's timer.
         for (;;) {
             if (channel->consumer_closed() || server.stopping()) break;
-            const phase ph = run->prog->current_phase();
-            if (ph == phase::convert || ph == phase::resize || ph == phase::complete) break;
+            if (run->prog->validated()) break;
             channel->wake().expires_after(std::chrono::milliseconds(50));
             co_await channel->wake().async_wait(use_tuple);
         }

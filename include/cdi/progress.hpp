@@ -54,6 +54,11 @@ public:
     void set_needs_conversion(bool v) noexcept { needs_conversion_.store(v, std::memory_order_relaxed); }
     void set_convert_percent(double pct) noexcept { convert_pct_.store(pct, std::memory_order_relaxed); }
     void mark_transfer_done() noexcept { transfer_done_.store(true, std::memory_order_relaxed); }
+    // The image was received in full and passed validation (CDI's ValidatePause point: for a raw
+    // image once it is written within capacity, for a convertible one once our inspector, qemu-img
+    // check and qemu-img info accepted it, before conversion). Async uploads answer 200 here.
+    void mark_validated() noexcept { validated_.store(true, std::memory_order_release); }
+    bool validated() const noexcept { return validated_.load(std::memory_order_acquire); }
     void mark_complete() noexcept { complete_.store(true, std::memory_order_relaxed); }
 
     // 0..100, never decreasing between calls.
@@ -83,6 +88,7 @@ private:
     std::atomic<bool> needs_conversion_{false};
     std::atomic<bool> transfer_done_{false};
     std::atomic<bool> complete_{false};
+    std::atomic<bool> validated_{false};
     std::atomic<double> convert_pct_{0.0};
     mutable std::atomic<double> last_{0.0};
 };

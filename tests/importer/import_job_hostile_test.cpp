@@ -58,6 +58,7 @@ protected:
             EXPECT_NE(r.error().message().find(c.reason), std::string::npos) << c.name << ": " << r.error().message();
             EXPECT_FALSE(fs::exists(data_ / "disk.img")) << c.name;
             EXPECT_TRUE(fs::is_empty(scratch_)) << c.name;
+            EXPECT_FALSE(progress_.validated()) << c.name << ": an async upload would have had its 200";
         }
     }
 

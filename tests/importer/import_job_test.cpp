@@ -88,6 +88,7 @@ TEST_F(import_job_test, raw_streams_to_a_sparse_file_target_byte_for_byte) {
     EXPECT_LT(r->data_bytes, r->virtual_size);
     EXPECT_TRUE(scratch_empty());
     EXPECT_DOUBLE_EQ(progress_.percent(), 100.0);
+    EXPECT_TRUE(progress_.validated());
 }
 
 TEST_F(import_job_test, compressed_raw_streams_without_scratch) {
