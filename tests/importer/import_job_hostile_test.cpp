@@ -4,9 +4,8 @@
 // file and gzip-wrapped, which forces the staging path through scratch.
 #include "importer/import_job.hpp"
 
-#include "importer/file_source.hpp"
 #include "support/hostile_images.hpp"
-#include "support/test_env.hpp"
+#include "support/import_job_fixture.hpp"
 
 #include <gtest/gtest.h>
 
@@ -26,25 +25,10 @@ struct hostile_case {
     const char* reason;  // a substring the message must contain
 };
 
-class import_job_hostile_test : public ::testing::Test {
+class import_job_hostile_test : public test::import_job_fixture {
 protected:
-    void SetUp() override {
-        if (!test::have_tool("qemu-img")) GTEST_SKIP() << "needs qemu-img";
-        fs::create_directories(data_);
-        fs::create_directories(scratch_);
-        fs::create_directories(src_);
-    }
-
     result<job_result> import(const fs::path& image, bool local, std::uint64_t requested = 256u << 20) {
-        job_spec s;
-        s.target = data_ / "disk.img";
-        s.data_dir = data_;
-        s.scratch_dir = scratch_;
-        s.requested_size = requested;
-        auto origin = file_source::open(image);
-        if (!origin) return origin.error();
-        import_job job(std::move(s), qemu_, progress_, cancel_);
-        return job.run(std::move(*origin), local ? std::optional<fs::path>(image) : std::nullopt);
+        return import_job_fixture::import(image, spec(requested), local ? std::optional<fs::path>(image) : std::nullopt);
     }
 
     void expect_rejected(const hostile_case& c) {
@@ -61,14 +45,6 @@ protected:
             EXPECT_FALSE(progress_.validated()) << c.name << ": an async upload would have had its 200";
         }
     }
-
-    test::temp_dir dir_;
-    fs::path data_ = dir_ / "data";
-    fs::path scratch_ = dir_ / "scratch";
-    fs::path src_ = dir_ / "src";
-    qemu_img qemu_;
-    progress progress_;
-    cancel_token cancel_;
 };
 
 TEST_F(import_job_hostile_test, a_backing_file_is_refused_even_when_it_exists) {

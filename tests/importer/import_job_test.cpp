@@ -3,8 +3,7 @@
 // an empty scratch directory.
 #include "importer/import_job.hpp"
 
-#include "importer/file_source.hpp"
-#include "support/test_env.hpp"
+#include "support/import_job_fixture.hpp"
 
 #include <gtest/gtest.h>
 
@@ -33,30 +32,12 @@ void make_raw_disk(const fs::path& p, std::uint64_t size, std::uint32_t seed = 7
 
 std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
 
-class import_job_test : public ::testing::Test {
+class import_job_test : public test::import_job_fixture {
 protected:
     void SetUp() override {
-        if (!test::have_tool("qemu-img")) GTEST_SKIP() << "needs qemu-img";
-        fs::create_directories(data_);
-        fs::create_directories(scratch_);
-        fs::create_directories(src_);
+        import_job_fixture::SetUp();
+        if (IsSkipped()) return;
         make_raw_disk(src_ / "disk.raw", 8 * mib + 4096);
-    }
-
-    job_spec spec(std::optional<std::uint64_t> requested = std::nullopt) const {
-        job_spec s;
-        s.target = data_ / "disk.img";
-        s.data_dir = data_;
-        s.scratch_dir = scratch_;
-        s.requested_size = requested;
-        return s;
-    }
-
-    result<job_result> import(const fs::path& image, job_spec s) {
-        auto origin = file_source::open(image);
-        if (!origin) return origin.error();
-        import_job job(std::move(s), qemu_, progress_, cancel_);
-        return job.run(std::move(*origin));
     }
 
     // What qemu-img makes of the input: the reference every target must equal.
@@ -69,14 +50,6 @@ protected:
     }
 
     bool scratch_empty() const { return fs::is_empty(scratch_); }
-
-    test::temp_dir dir_;
-    fs::path data_ = dir_ / "data";
-    fs::path scratch_ = dir_ / "scratch";
-    fs::path src_ = dir_ / "src";
-    qemu_img qemu_;
-    progress progress_;
-    cancel_token cancel_;
 };
 
 TEST_F(import_job_test, raw_streams_to_a_sparse_file_target_byte_for_byte) {
