@@ -1,0 +1,48 @@
+#pragma once
+// How the importer talks to an HTTP(S) origin (contract section 4, security.md F). Filled once at
+// start-up from the pod's environment (importer_config) and handed to http_source; plain data.
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace cdi {
+
+struct basic_credentials {
+    std::string user;
+    std::string password;  // never logged, never put in an error context
+};
+
+// http_proxy / https_proxy / no_proxy, as Go's http.ProxyFromEnvironment reads them.
+struct proxy_settings {
+    std::string http_proxy;   // "http://[user:pass@]host:port" or empty
+    std::string https_proxy;  // same; used for https:// origins (tunnelled with CONNECT)
+    std::string no_proxy;     // comma-separated hosts, domains (".example.com"), "*", or IPs/CIDRs
+};
+
+struct http_options {
+    // "Name: value" header lines from IMPORTER_EXTRA_HEADER_* and the secret files under
+    // /extraheaders/; a line without ':' is ignored (CDI). Sent only to the original origin.
+    std::vector<std::string> extra_headers;
+    // Sent only when both IMPORTER_ACCESS_KEY_ID and IMPORTER_SECRET_KEY are non-empty, and only to
+    // the original origin (scheme, host and port): unlike CDI, never across a redirect to another.
+    std::optional<basic_credentials> credentials;
+    // Trust: the system roots plus every PEM certificate in these directories (IMPORTER_CERT_DIR,
+    // /proxycerts/), unless insecure_tls skips verification altogether (INSECURE_TLS).
+    std::vector<std::filesystem::path> ca_dirs;
+    bool insecure_tls = false;
+    proxy_settings proxy;
+    std::string user_agent = "cdi-golang-importer";  // CDI's, which some origins allow-list
+    unsigned max_redirects = 10;
+    // No byte moved for this long: the request is abandoned (CDI: 10 minutes).
+    std::chrono::milliseconds idle_timeout = std::chrono::minutes(10);
+    std::chrono::milliseconds connect_timeout = std::chrono::seconds(30);
+    // Transient failures (connect/reset/5xx/body cut short) are retried this many times in a row
+    // with exponential backoff starting at retry_backoff; progress made resets the count.
+    unsigned max_retries = 5;
+    std::chrono::milliseconds retry_backoff = std::chrono::seconds(1);
+};
+
+}  // namespace cdi
