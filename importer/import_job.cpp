@@ -8,6 +8,7 @@
 #include "importer/counting_source.hpp"
 #include "importer/phase_runner.hpp"
 #include "importer/tar_extractor.hpp"
+#include "importer/target_volume.hpp"
 #include "importer/vhd_footer.hpp"
 #include "scratch/space.hpp"
 
@@ -25,19 +26,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool is_block_device(const fs::path& p) {
-    struct stat st {};
-    return ::stat(p.c_str(), &st) == 0 && S_ISBLK(st.st_mode);
-}
-
 // Formats whose images `qemu-img check` can verify (vpc has no check: it would exit 63).
 bool qemu_can_check(image_format f) {
     return f == image_format::qcow2 || f == image_format::vmdk || f == image_format::vdi || f == image_format::vhdx;
-}
-
-result<void> remove_file_if_present(const fs::path& p) {
-    if (::unlink(p.c_str()) != 0 && errno != ENOENT) return errno_error(errno, "cannot remove " + p.string());
-    return {};
 }
 
 }  // namespace
@@ -75,24 +66,7 @@ result<job_result> import_job::run(source_ptr origin, std::optional<fs::path> or
     return result_;
 }
 
-result<std::uint64_t> import_job::target_capacity() const {
-    std::uint64_t cap = 0;
-    if (block_target_) {
-        auto size = block_device_size(spec_.target);
-        if (!size) return size.error();
-        return *size;  // CDI: a block target's capacity is the device size (blockdev --getsize64)
-    }
-    auto avail = available_bytes(spec_.data_dir);
-    if (!avail) return avail.error();
-    cap = *avail;
-    // The target file is replaced, so the space it holds now is available too.
-    struct stat st {};
-    if (::stat(spec_.target.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-        cap += static_cast<std::uint64_t>(st.st_blocks) * 512;
-    }
-    if (spec_.requested_size && *spec_.requested_size < cap) cap = *spec_.requested_size;
-    return cap;
-}
+result<std::uint64_t> import_job::target_capacity() const { return cdi::target_capacity(spec_, block_target_); }
 
 result<phase> import_job::info() {
     block_target_ = is_block_device(spec_.target);

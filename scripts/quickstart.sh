@@ -23,19 +23,7 @@ echo "== sample: $(stat -c %s "$work/src/sample.qcow2.xz") bytes of qcow2.xz (a 
 
 echo "== certificates: a CA, the server's (127.0.0.1), the upload proxy's client certificate"
 tls=$work/tls
-ec_key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
-ec_key "$tls/ca.key"
-openssl req -x509 -new -key "$tls/ca.key" -subj /CN=quickstart-ca -days 1 -out "$tls/ca.crt" \
-  -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
-issue() {  # name CN extendedKeyUsage [SAN]
-  ec_key "$tls/$1.key"
-  printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=%s\n%s' "$3" "${4:-}" > "$tls/$1.ext"
-  openssl req -new -key "$tls/$1.key" -subj "/CN=$2" -out "$tls/$1.csr" 2>/dev/null
-  openssl x509 -req -in "$tls/$1.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -CAcreateserial -days 1 \
-    -extfile "$tls/$1.ext" -out "$tls/$1.crt" 2>/dev/null
-}
-issue tls localhost serverAuth "subjectAltName=IP:127.0.0.1,DNS:localhost"
-issue client client.upload-server.cdi.kubevirt.io clientAuth
+bash scripts/make-upload-pki.sh "$tls"
 
 echo "== starting cdi-uploadserver (UPLOAD_IMAGE_SIZE=128Mi, FILESYSTEM_OVERHEAD=0.055, scratch mounted)"
 env TLS_KEY_FILE="$tls/tls.key" TLS_CERT_FILE="$tls/tls.crt" CLIENT_CERT_FILE="$tls/ca.crt" \

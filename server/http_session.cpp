@@ -1,9 +1,11 @@
 #include "server/http_session.hpp"
 
+#include "importer/clone_job.hpp"
 #include "importer/import_job.hpp"
 #include "server/body_source.hpp"
 #include "server/client_auth.hpp"
 #include "server/multipart_source.hpp"
+#include "server/request_limits.hpp"
 #include "server/status_map.hpp"
 #include "server/upload_server.hpp"
 
@@ -33,7 +35,6 @@ constexpr auto body_idle_timeout = std::chrono::seconds(60);
 // After an error answered before the body was read: how long unread body bytes are drained so
 // the client reads the response instead of a reset.
 constexpr auto drain_timeout = std::chrono::seconds(2);
-constexpr std::uint32_t max_header_bytes = 16 * 1024;
 
 struct reply {
     http::status status = http::status::ok;
@@ -72,11 +73,11 @@ struct upload_run {
 };
 
 // The job's end, once the worker returned: state, log and the answer.
-reply settle(upload_server& server, const result<job_result>& r, bool body_done) {
+reply settle(upload_server& server, const result<job_result>& r, bool body_done, bool clone) {
     if (r) {
-        spdlog::info("Upload wrote {} bytes of {} image ({} bytes of data)", r->virtual_size,
+        spdlog::info("{} wrote {} bytes of {} image ({} bytes of data)", clone ? "Clone" : "Upload", r->virtual_size,
                      qemu_format_name(r->format), r->data_bytes);
-        server.state().succeed(r->preallocation_applied);
+        server.state().succeed(r->preallocation_applied, clone);
         reply ok = make_reply(http::status::ok, {}, false);
         ok.complete_after = true;
         return ok;
@@ -95,9 +96,11 @@ asio::awaitable<void> wait_job(upload_run& run) {
 // The upload: body → channel → import job on a worker thread. Sync answers once the job returned;
 // async answers 200 once the whole body is in and the job validated the image (before conversion),
 // and the job continues in the background (the session waits for it after writing the 200).
+// A host-assisted clone (clone set; sync only) runs clone_job on the body instead of import_job.
 asio::awaitable<reply> pump_upload(upload_server& server, stream_type& stream, beast::flat_buffer& buf,
                                    parser_type& parser, bool async, content_type content, std::string boundary,
-                                   std::shared_ptr<upload_run>& background) {
+                                   std::shared_ptr<upload_run>& background,
+                                   std::optional<clone_kind> clone = std::nullopt) {
     auto& req = parser.get();
     std::optional<std::uint64_t> length;
     if (auto cl = parser.content_length()) length = *cl;
@@ -107,14 +110,18 @@ asio::awaitable<reply> pump_upload(upload_server& server, stream_type& stream, b
                  length ? std::to_string(*length) : "unknown (chunked)");
 
     run->worker = std::jthread([&server, channel = run->channel, prog = run->prog, outcome = run->outcome, length,
-                                content, boundary = std::move(boundary)] {
+                                content, boundary = std::move(boundary), clone] {
         job_spec spec = server.config().spec;
         spec.content = content;
-        import_job job(std::move(spec), server.qemu(), *prog, server.cancel());
         source_ptr origin = std::make_unique<body_source>(channel, length);
         if (!boundary.empty()) origin = std::make_unique<multipart_source>(std::move(origin), boundary);
-        auto r = job.run(std::move(origin));
-        outcome->emplace(std::move(r));
+        if (clone) {
+            clone_job job(std::move(spec), *clone, *prog, server.cancel());
+            outcome->emplace(job.run(std::move(origin)));
+        } else {
+            import_job job(std::move(spec), server.qemu(), *prog, server.cancel());
+            outcome->emplace(job.run(std::move(origin)));
+        }
         channel->close_consumer();
     });
     auto& channel = run->channel;
@@ -179,7 +186,7 @@ asio::awaitable<reply> pump_upload(upload_server& server, stream_type& stream, b
         server.shutdown(1);
         co_return make_reply(http::status::service_unavailable, {}, false);
     }
-    co_return settle(server, **run->outcome, parser.is_done());
+    co_return settle(server, **run->outcome, parser.is_done(), clone.has_value());
 }
 
 // After an async upload's 200: the rest of the job decides the process's outcome.
@@ -212,14 +219,13 @@ asio::awaitable<reply> handle(upload_server& server, stream_type& stream, beast:
         spdlog::info("Unauthorized upload request (client certificate CN \"{}\")", peer_common_name(stream.native_handle()));
         co_return make_reply(http::status::unauthorized);
     }
+    // A host-assisted clone target (contract 6.6): the clone source's Snappy-framed stream; sync only.
+    std::optional<clone_kind> clone;
     if (auto it = req.find("x-cdi-content-type"); it != req.end()) {
         const auto v = it->value();
-        const bool clone = v == "filesystem-clone" || v == "blockdevice-clone";
-        if (clone && rt == route::upload_async)
+        clone = clone_kind_from_header(std::string_view(v.data(), v.size()));
+        if (clone && (rt == route::upload_async || rt == route::upload_form_async))
             co_return make_reply(http::status::internal_server_error, "Saving stream failed: async clone not supported");
-        if (clone)
-            co_return make_reply(http::status::internal_server_error,
-                                 "Saving stream failed: E_BAD_REQUEST: clone uploads are not implemented yet");
     }
     const bool form = rt == route::upload_form || rt == route::upload_form_async;
     std::string boundary;
@@ -251,7 +257,7 @@ asio::awaitable<reply> handle(upload_server& server, stream_type& stream, beast:
     const bool async = rt == route::upload_async || rt == route::upload_form_async;
     // The upload proxy sends archive volumes to upload-archive: the tar is unpacked into the volume.
     const content_type content = rt == route::upload_archive ? content_type::archive : content_type::kubevirt;
-    co_return co_await pump_upload(server, stream, buf, parser, async, content, std::move(boundary), background);
+    co_return co_await pump_upload(server, stream, buf, parser, async, content, std::move(boundary), background, clone);
 }
 
 // Reads and drops what the client still sends, for a short while, so that closing does not
@@ -294,25 +300,28 @@ asio::awaitable<void> run_session(upload_server& server, asio::ip::tcp::socket s
     beast::flat_buffer buf;
     for (;;) {
         parser_type parser;
-        parser.header_limit(max_header_bytes);
+        parser.header_limit(request_limits::max_header_bytes);
         parser.body_limit(boost::none);
         beast::get_lowest_layer(stream).expires_after(header_timeout);
         auto [ec, n] = co_await http::async_read_header(stream, buf, parser, use_tuple);
-        if (ec) {
-            // A malformed request (conflicting or duplicate Content-Length, bad chunked framing,
-            // headers over the limit) gets 400 and the connection closes.
-            if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
-                ec != http::error::end_of_stream && ec != http::error::partial_message) {
-                spdlog::info("Bad request: {}", ec.message());
-                co_await write_reply(stream, make_reply(http::status::bad_request, "400 Bad Request", false), 11);
-            }
+        // A request over a header limit or with malformed framing (conflicting, duplicate or
+        // negative Content-Length, Content-Length with Transfer-Encoding) is answered and the
+        // connection closes: nothing after it can be trusted to start a request.
+        std::optional<request_refusal> refusal = ec ? read_refusal(ec, parser.get(), buf.data())
+                                                    : header_refusal(parser.get());
+        if (refusal) {
+            const http_error he = map_request_fault(refusal->fault, refusal->detail);
+            spdlog::info("Bad request: {}", he.body);
+            co_await write_reply(stream, make_reply(static_cast<http::status>(he.status), he.body, false), 11);
             break;
         }
+        if (ec == beast::error::timeout) spdlog::info("Closing a connection: request header timeout");
+        if (ec) break;
         std::shared_ptr<upload_run> background;
         reply r = co_await handle(server, stream, buf, parser, background);
         if (server.stopping() && !r.complete_after) co_return;
         const bool body_unread = !parser.is_done();
-        if (body_unread) r.keep_alive = false;
+        if (body_unread || !parser.get().keep_alive()) r.keep_alive = false;  // or the client's Connection: close
         const bool written = co_await write_reply(stream, r, parser.get().version());
         if (r.complete_after) {
             server.complete();

@@ -14,4 +14,11 @@ http_error map_error(const error& e) {
     return {500, "Saving stream failed: " + e.message(), false};
 }
 
+http_error map_request_fault(request_fault f, std::string_view detail) {
+    unsigned status = 400;
+    if (f == request_fault::line_too_long) status = 414;
+    if (f == request_fault::header_too_large) status = 431;
+    return {status, std::string(class_token(errc::bad_request)) + ": " + std::string(detail), false};
+}
+
 }  // namespace cdi

@@ -4,6 +4,7 @@
 #include "cdi/error.hpp"
 
 #include <string>
+#include <string_view>
 
 namespace cdi {
 
@@ -19,5 +20,16 @@ struct http_error {
 // without its file part: CDI's 400 too) → 400 "Saving stream failed: <message>"
 // (CDI answers 500 for most of these; an invalid image is the client's error); everything else → 500.
 http_error map_error(const error& e);
+
+// A request refused from its header alone, before routing (security.md 2.8, case A9).
+enum class request_fault {
+    malformed,         // framing RFC 9112 forbids: duplicate or negative Content-Length, Content-Length with Transfer-Encoding
+    line_too_long,     // the request line is over its limit
+    header_too_large,  // the header section is over its size limit or has too many fields
+};
+
+// malformed → 400, line_too_long → 414, header_too_large → 431; the body is
+// "E_BAD_REQUEST: <detail>", where detail names the limit and never echoes request bytes.
+http_error map_request_fault(request_fault f, std::string_view detail);
 
 }  // namespace cdi

@@ -99,10 +99,10 @@ void upload_server::clear_active() {
 void upload_server::complete() {
     termination_message msg;
     msg.preallocation_applied = state_.preallocation_applied();
-    msg.message = "Upload Complete";
+    msg.message = state_.clone_target() ? "Clone Complete" : "Upload Complete";
     auto json = msg.to_json();
-    spdlog::info("Upload Complete");
-    finish_with_message(json ? *json : std::string(R"({"message":"Upload Complete"})"));
+    spdlog::info("{}", msg.message);
+    finish_with_message(json ? *json : R"({"message":")" + msg.message + R"("})");
 }
 
 void upload_server::fail(const std::string& text) {

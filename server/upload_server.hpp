@@ -3,6 +3,7 @@
 // connection (http_session), the import job on a worker thread per upload. Owns the listener, the
 // request state machine, SIGTERM/SIGINT handling and DEADLINE, and ends the process's work:
 //   upload done → termination message {"preallocationApplied":..,"message":"Upload Complete"}, exit 0
+//   (a host-assisted clone: "Clone Complete")
 //   DEADLINE while idle → {"deadlinePassed":true,"message":"Deadline Passed"}, exit 0
 //   SIGTERM → the running job is canceled and unwinds (RAII removes scratch and partial target), exit 1
 #include "cdi/progress.hpp"

@@ -24,11 +24,12 @@ void upload_state::pause() {
     if (state_ == state::uploading) state_ = state::processing;
 }
 
-void upload_state::succeed(bool preallocation_applied) {
+void upload_state::succeed(bool preallocation_applied, bool clone_target) {
     std::lock_guard lock(mutex_);
     if (state_ == state::uploading || state_ == state::processing) {
         state_ = state::done;
         preallocation_applied_ = preallocation_applied;
+        clone_target_ = clone_target;
     }
 }
 
@@ -45,6 +46,11 @@ upload_state::state upload_state::current() const {
 bool upload_state::preallocation_applied() const {
     std::lock_guard lock(mutex_);
     return preallocation_applied_;
+}
+
+bool upload_state::clone_target() const {
+    std::lock_guard lock(mutex_);
+    return clone_target_;
 }
 
 }  // namespace cdi

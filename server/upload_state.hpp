@@ -17,15 +17,19 @@ public:
     admit begin();
     void fail();                                      // uploading → idle
     void pause();                                     // uploading → processing (async: 200 sent)
-    void succeed(bool preallocation_applied);         // uploading or processing → done
+    // uploading or processing → done; clone_target: the upload was a host-assisted clone (its
+    // termination message says "Clone Complete").
+    void succeed(bool preallocation_applied, bool clone_target = false);
     bool idle() const;
     state current() const;
     bool preallocation_applied() const;
+    bool clone_target() const;
 
 private:
     mutable std::mutex mutex_;
     state state_ = state::idle;
     bool preallocation_applied_ = false;
+    bool clone_target_ = false;
 };
 
 }  // namespace cdi

@@ -35,5 +35,12 @@ TEST(status_map, everything_else_is_500) {
     EXPECT_EQ(sys.status, 500u);
 }
 
+TEST(status_map, request_faults_are_400_414_431_with_the_bad_request_class) {
+    EXPECT_EQ(map_request_fault(request_fault::malformed, "why").status, 400u);
+    EXPECT_EQ(map_request_fault(request_fault::line_too_long, "why").status, 414u);
+    EXPECT_EQ(map_request_fault(request_fault::header_too_large, "why").status, 431u);
+    EXPECT_EQ(map_request_fault(request_fault::header_too_large, "why").body, "E_BAD_REQUEST: why");
+}
+
 }  // namespace
 }  // namespace cdi

@@ -18,7 +18,7 @@ using bytes = std::vector<std::byte>;
 
 inline bytes to_bytes(std::string_view s) {
     bytes b(s.size());
-    std::memcpy(b.data(), s.data(), s.size());
+    if (!s.empty()) std::memcpy(b.data(), s.data(), s.size());  // memcpy with a null pointer is UB even for 0 bytes
     return b;
 }
 

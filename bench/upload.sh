@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# Upload bench (issue 3): curl uploads the bench disk over HTTPS with mutual TLS, as CDI's upload
+# proxy does, to cdi-uploadserver and to nginx (TLS + client certificate, WebDAV PUT writing the
+# body to a file), side by side in one run. nginx only stores the bytes, so for the compressed and
+# converted forms its time includes what a user would run next (xz -dc, qemu-img convert); every
+# runner ends with the target synced, as ours fsyncs before answering 200.
+# Prints a markdown table on stdout; progress goes to stderr.
+#
+# Environment:
+#   BENCH_SIZE    virtual size of the test disk (default 2G)
+#   BENCH_DIR     inputs (built once by bench/lib.sh, shared with run.sh) and outputs (/var/tmp/cdi-bench)
+#   REPS          timed runs of each command (default 3); the table shows medians
+#   BENCH_SERVER  the cdi-uploadserver binary (default <repo>/build-bench/server/cdi-uploadserver)
+#   BENCH_ONLY    subset of: raw xz gz qcow2 (default all)
+# Needs root (drops the page cache before every timed run).
+# shellcheck disable=SC2016
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(dirname "$here")
+# shellcheck source=bench/lib.sh
+source "$here/lib.sh"
+
+size=$(bench_bytes "${BENCH_SIZE:-2G}")
+dir=${BENCH_DIR:-/var/tmp/cdi-bench}
+reps=${REPS:-3}
+server=${BENCH_SERVER:-$repo/build-bench/server/cdi-uploadserver}
+only=${BENCH_ONLY:-raw xz gz qcow2}
+
+[[ $(id -u) -eq 0 ]] || bench_die "run as root: every timed run starts with drop_caches"
+[[ -x $server ]] || bench_die "no server at $server (cmake --build build-bench --target cdi-uploadserver)"
+for t in curl nginx openssl xz gzip qemu-img cmp; do
+  command -v "$t" > /dev/null || bench_die "missing tool: $t (scripts/setup.sh installs it)"
+done
+
+bench_build_inputs "$dir" "$size"
+ref="$dir/disk.raw"
+work="$dir/out-upload"
+export BENCH_CMD_LOG="$work/commands.log"
+export TARGET_DIR="$work/target" SCRATCH_DIR="$work/scratch" TLS_DIR="$work/tls" NGINX_DIR="$work/nginx"
+export SERVER=$server IMAGE_SIZE=$size
+rm -rf "$work"
+mkdir -p "$work" "$TLS_DIR" "$NGINX_DIR"
+: > "$BENCH_CMD_LOG"
+
+# Certificates: a CA, the server's (127.0.0.1) and the upload proxy's client certificate.
+bash "$repo/scripts/make-upload-pki.sh" "$TLS_DIR"
+
+# The upload itself, the same for both servers: a streamed body (-T, never read into memory).
+upload() { # url method
+  curl -sS -o /dev/null -w '%{http_code}' --cacert "$TLS_DIR/ca.crt" --cert "$TLS_DIR/client.crt" \
+    --key "$TLS_DIR/client.key" -X "$2" -T "$IN" "$1"
+}
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# Ours: a fresh cdi-uploadserver per upload (the pod's life); done when it has answered 200 and exited.
+ours() {
+  env -i PATH="$PATH" TLS_KEY_FILE="$TLS_DIR/tls.key" TLS_CERT_FILE="$TLS_DIR/tls.crt" \
+    CLIENT_CERT_FILE="$TLS_DIR/ca.crt" CLIENT_NAME=client.upload-server.cdi.kubevirt.io \
+    UPLOAD_IMAGE_SIZE="$IMAGE_SIZE" FILESYSTEM_OVERHEAD=0 LISTEN_ADDRESS=127.0.0.1 LISTEN_PORT=0 \
+    CDI_DATA_DIR="$TARGET_DIR" CDI_SCRATCH_DIR="$SCRATCH_DIR" CDI_TERMINATION_LOG="$TARGET_DIR/../termination-log" \
+    DEADLINE="$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)" "$SERVER" 2> "$TARGET_DIR/../server.log" &
+  local pid=$! port=
+  for _ in $(seq 200); do
+    port=$(sed -n 's/.*listening on .*:\([0-9][0-9]*\)$/\1/p' "$TARGET_DIR/../server.log" | head -n 1)
+    [[ -n $port ]] && break
+    sleep 0.05
+  done
+  [[ -n $port ]] || { kill "$pid"; return 1; }
+  local code
+  code=$(upload "https://127.0.0.1:$port/v1beta1/upload" POST)
+  wait "$pid"
+  [[ $code == 200 ]]
+}
+
+# nginx: TLS with a verified client certificate, WebDAV PUT into the target directory (the body is
+# written to a temporary file there and renamed), then the step a user would run on the stored file.
+nginx_put() { # post-step: raw | xz | gz | qcow2
+  local port conf=$NGINX_DIR/nginx.conf
+  port=$(free_port)
+  cat > "$conf" << EOF
+daemon off; master_process off; worker_processes 1; pid $NGINX_DIR/nginx.pid;
+error_log $NGINX_DIR/error.log;
+events { worker_connections 64; }
+http {
+  access_log off; client_max_body_size 0; client_body_temp_path $TARGET_DIR/.tmp;
+  server {
+    listen 127.0.0.1:$port ssl;
+    ssl_certificate $TLS_DIR/tls.crt; ssl_certificate_key $TLS_DIR/tls.key;
+    ssl_client_certificate $TLS_DIR/ca.crt; ssl_verify_client on; ssl_protocols TLSv1.2 TLSv1.3;
+    root $TARGET_DIR; dav_methods PUT; create_full_put_path on;
+  }
+}
+EOF
+  mkdir -p "$TARGET_DIR/.tmp"
+  nginx -p "$NGINX_DIR" -c "$conf" &
+  local pid=$!
+  for _ in $(seq 200); do
+    (exec 3<> "/dev/tcp/127.0.0.1/$port") 2> /dev/null && break
+    sleep 0.05
+  done
+  local code
+  code=$(upload "https://127.0.0.1:$port/upload" PUT)
+  kill "$pid"
+  wait "$pid" || true
+  [[ $code == 201 || $code == 204 ]] || return 1
+  local up=$TARGET_DIR/upload out=$TARGET_DIR/disk.img
+  case $1 in
+    raw) mv "$up" "$out" ;;
+    xz) xz -dc -T0 "$up" > "$out" && rm "$up" ;;
+    gz) gzip -dc "$up" > "$out" && rm "$up" ;;
+    qcow2) qemu-img convert -f qcow2 -O raw -t writeback "$up" "$out" && rm "$up" ;;
+  esac
+  sync "$out"
+}
+export -f upload ours nginx_put
+
+declare -A input
+input[raw]=$dir/disk.raw
+input[xz]=$dir/disk.raw.xz
+input[gz]=$dir/disk.raw.gz
+input[qcow2]=$dir/disk.qcow2
+
+run_cold() { # command (IN is the workload's input)
+  rm -rf "$TARGET_DIR" "$SCRATCH_DIR"
+  mkdir -p "$TARGET_DIR" "$SCRATCH_DIR"
+  bench_drop_caches
+  sleep 1 # /var/tmp has online discard here: let the previous output's discards finish
+  local t rss rc
+  read -r t rss rc <<< "$(bench_timed bash -c "$1")"
+  [[ $rc == 0 ]] || bench_die "exit status $rc from: $1 (see $BENCH_CMD_LOG, $work/server.log)"
+  echo "$t $rss"
+}
+
+BENCH_ROWS=()
+for w in $only; do
+  export IN=${input[$w]:-}
+  [[ -n $IN ]] || bench_die "unknown workload $w"
+  cat "$IN" > /dev/null # the host's cache: see run.sh
+  bench_compare "$w" "$size" "$reps" "$ref" "$TARGET_DIR/disk.img" run_cold ours "nginx_put $w"
+done
+rm -rf "$TARGET_DIR" "$SCRATCH_DIR"
+
+echo "Virtual size $size bytes; median of $reps cold runs each; GB/s = virtual size / time (10^9 bytes)."
+echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs."
+echo
+echo "| upload | peer | ours s | peer s | ours GB/s | peer GB/s | ours/peer | ours peak RSS MiB | peer peak RSS MiB |"
+echo "|---|---|---|---|---|---|---|---|---|"
+printf '%s\n' "${BENCH_ROWS[@]}"
