@@ -103,3 +103,42 @@ bench_median() {
   printf '%s\n' "$@" | sort -g |
     awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
+
+bench_gbps() { awk -v s="$1" -v t="$2" 'BEGIN { printf "%.2f", s / t / 1e9 }'; }
+bench_ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b / a }'; }
+
+# One workload, ours against its peers, in one run: every command REPS times, interleaved and
+# rotated (rep r starts with command r mod n, so no runner always follows the same one), each cold
+# through the caller's run function (which prints "seconds rss_kib"); the first rep's output is
+# compared with the reference disk. Appends one markdown row per peer to the array BENCH_ROWS:
+# | workload | peer | ours s | peer s | ours GB/s | peer GB/s | ours/peer | ours RSS MiB | peer RSS MiB |
+# Args: workload virtual_size reps reference output run_function ours_command peer_command...
+bench_compare() {
+  local w=$1 size=$2 reps=$3 ref=$4 out=$5 run=$6
+  shift 6
+  local -a cmds=("$@") times=() rss_max=()
+  local n=${#cmds[@]} r k i t rss
+  for ((i = 0; i < n; i++)); do times[i]=""; rss_max[i]=0; done
+  for ((r = 0; r < reps; r++)); do
+    for ((k = 0; k < n; k++)); do
+      i=$(((k + r) % n))
+      bench_log "$w rep $((r + 1))/$reps: ${cmds[i]}"
+      read -r t rss <<< "$("$run" "${cmds[i]}")"
+      times[i]+="$t "
+      rss=${rss#\~}
+      ((rss > rss_max[i])) && rss_max[i]=$rss
+      if ((r == 0)); then
+        cmp "$ref" "$out" || bench_die "$w: output of ${cmds[i]} differs from $ref"
+      fi
+    done
+  done
+  local ours_t peer_t
+  # shellcheck disable=SC2086
+  ours_t=$(bench_median ${times[0]})
+  for ((i = 1; i < n; i++)); do
+    # shellcheck disable=SC2086
+    peer_t=$(bench_median ${times[i]})
+    BENCH_ROWS+=("| $w | \`${cmds[i]}\` | $ours_t | $peer_t | $(bench_gbps "$size" "$ours_t") | $(bench_gbps "$size" "$peer_t") | $(bench_ratio "$ours_t" "$peer_t") | $((rss_max[0] / 1024)) | $((rss_max[i] / 1024)) |")
+  done
+  bench_log "$w: ${times[*]}"
+}

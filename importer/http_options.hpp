@@ -43,6 +43,10 @@ struct http_options {
     // with exponential backoff starting at retry_backoff; progress made resets the count.
     unsigned max_retries = 5;
     std::chrono::milliseconds retry_backoff = std::chrono::seconds(1);
+    // Send a HEAD before the GET, as CDI does (its failure is tolerated; a 403 HEAD is common on
+    // pre-signed URLs; its answer must come within connect_timeout). It only supplies size_hint()
+    // when the GET body has no Content-Length.
+    bool probe_with_head = true;
 };
 
 }  // namespace cdi

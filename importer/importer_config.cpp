@@ -1,5 +1,6 @@
 #include "importer/importer_config.hpp"
 
+#include "importer/extra_headers.hpp"
 #include "importer/quantity.hpp"
 
 #include <sys/statfs.h>
@@ -25,6 +26,50 @@ double parse_overhead(const std::string& value) {
     return v;
 }
 
+// Go's httpproxy.FromEnvironment: the upper-case name wins when set.
+std::string env_any(const importer_config::env_lookup& getenv_fn, const char* upper, const char* lower) {
+    auto v = env(getenv_fn, upper);
+    return v.empty() ? env(getenv_fn, lower) : v;
+}
+
+unsigned short parse_port(const std::string& value) {
+    unsigned port = 0;
+    auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), port);
+    if (ec != std::errc{} || p != value.data() + value.size() || port > 65535) {
+        throw std::invalid_argument("CDI_METRICS_PORT \"" + value + "\" is not a port number");
+    }
+    return static_cast<unsigned short>(port);
+}
+
+http_options http_from_env(const importer_config::env_lookup& getenv_fn, const std::vector<std::string>& environ_entries) {
+    http_options h;
+    // CDI reads INSECURE_TLS leniently (a parse error is false); so do we.
+    try {
+        h.insecure_tls = parse_go_bool("INSECURE_TLS", env(getenv_fn, "INSECURE_TLS"));
+    } catch (const std::invalid_argument&) {
+        h.insecure_tls = false;
+    }
+    if (auto dir = env(getenv_fn, "IMPORTER_CERT_DIR"); !dir.empty()) h.ca_dirs.emplace_back(dir);
+    // The binary always reads /proxycerts/ (IMPORTER_PROXY_CERT_DIR is ignored by CDI too).
+    std::filesystem::path proxy_certs = env(getenv_fn, "CDI_PROXY_CERT_DIR", "/proxycerts/");
+    std::error_code ec;
+    if (std::filesystem::is_directory(proxy_certs, ec)) h.ca_dirs.push_back(proxy_certs);
+
+    auto user = env(getenv_fn, "IMPORTER_ACCESS_KEY_ID");
+    auto pass = env(getenv_fn, "IMPORTER_SECRET_KEY");
+    if (!user.empty() && !pass.empty()) h.credentials = basic_credentials{user, pass};
+
+    h.extra_headers = env_extra_headers(environ_entries);
+    auto secret = secret_extra_headers(env(getenv_fn, "CDI_EXTRA_HEADERS_DIR", "/extraheaders"));
+    if (!secret) throw std::invalid_argument(secret.error().context);
+    h.extra_headers.insert(h.extra_headers.end(), secret->begin(), secret->end());
+
+    h.proxy.http_proxy = env_any(getenv_fn, "HTTP_PROXY", "http_proxy");
+    h.proxy.https_proxy = env_any(getenv_fn, "HTTPS_PROXY", "https_proxy");
+    h.proxy.no_proxy = env_any(getenv_fn, "NO_PROXY", "no_proxy");
+    return h;
+}
+
 }  // namespace
 
 bool parse_go_bool(const std::string& name, const std::string& value) {
@@ -38,7 +83,7 @@ bool parse_go_bool(const std::string& name, const std::string& value) {
     throw std::invalid_argument(name + " \"" + value + "\" is not a boolean");
 }
 
-importer_config importer_config::from_env(const env_lookup& getenv_fn) {
+importer_config importer_config::from_env(const env_lookup& getenv_fn, const std::vector<std::string>& environ_entries) {
     importer_config c;
     c.source = env(getenv_fn, "IMPORTER_SOURCE");
     c.endpoint = env(getenv_fn, "IMPORTER_ENDPOINT");
@@ -73,6 +118,14 @@ importer_config importer_config::from_env(const env_lookup& getenv_fn) {
     c.spec.filesystem_overhead = parse_overhead(env(getenv_fn, "FILESYSTEM_OVERHEAD"));
     c.spec.preallocate = parse_go_bool("PREALLOCATION", env(getenv_fn, "PREALLOCATION"));
     c.spec.cache = env(getenv_fn, "CACHE_MODE") == "TRYNONE" ? cache_mode::try_none : cache_mode::writeback;
+
+    c.http = http_from_env(getenv_fn, environ_entries);
+    c.checksum = env(getenv_fn, "IMPORTER_CHECKSUM");
+    c.pull_method = env(getenv_fn, "IMPORTER_PULL_METHOD");
+    c.ready_file = env(getenv_fn, "IMPORTER_READY_FILE");
+    c.done_file = env(getenv_fn, "IMPORTER_DONE_FILE");
+    c.metrics_address = env(getenv_fn, "CDI_METRICS_ADDRESS");
+    if (auto port = env(getenv_fn, "CDI_METRICS_PORT"); !port.empty()) c.metrics_port = parse_port(port);
     return c;
 }
 

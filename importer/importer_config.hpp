@@ -3,12 +3,16 @@
 // start-up. Invalid values throw std::invalid_argument with a one-line reason (start-up only).
 //
 // Fixed pod paths can be moved for tests: CDI_DATA_DIR (/data), CDI_SCRATCH_DIR (/scratch),
-// CDI_BLOCK_DEVICE (/dev/cdi-block-volume), CDI_TERMINATION_LOG (/dev/termination-log).
+// CDI_BLOCK_DEVICE (/dev/cdi-block-volume), CDI_TERMINATION_LOG (/dev/termination-log),
+// CDI_PROXY_CERT_DIR (/proxycerts/), CDI_EXTRA_HEADERS_DIR (/extraheaders), and the metrics
+// endpoint's CDI_METRICS_ADDRESS / CDI_METRICS_PORT (all addresses, 8443; port 0 picks a free one).
 #include "cdi/job.hpp"
+#include "importer/http_options.hpp"
 
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace cdi {
 
@@ -19,8 +23,17 @@ struct importer_config {
     job_spec spec;
     std::filesystem::path termination_log;
 
+    http_options http;          // INSECURE_TLS, IMPORTER_CERT_DIR, /proxycerts/, credentials, headers, proxies
+    std::string checksum;       // IMPORTER_CHECKSUM, parsed when the HTTP source is built (CDI's order)
+    std::string pull_method;    // IMPORTER_PULL_METHOD: "node" for a registry node pull, else empty
+    std::filesystem::path ready_file;  // IMPORTER_READY_FILE (node pull)
+    std::filesystem::path done_file;   // IMPORTER_DONE_FILE (node pull)
+    std::string metrics_address;  // empty: every address, IPv6 and IPv4 (Go's ":8443")
+    unsigned short metrics_port = 8443;
+
     using env_lookup = std::function<const char*(const char*)>;
-    static importer_config from_env(const env_lookup& getenv_fn);
+    // environ_entries: the process environment as "NAME=value" (for IMPORTER_EXTRA_HEADER_*).
+    static importer_config from_env(const env_lookup& getenv_fn, const std::vector<std::string>& environ_entries = {});
 };
 
 // Go's strconv.ParseBool: 1 t T TRUE true True / 0 f F FALSE false False; empty is false.

@@ -3,35 +3,64 @@
 #include "cdi/progress.hpp"
 #include "convert/qemu_img.hpp"
 #include "importer/blank_disk.hpp"
+#include "importer/checksum.hpp"
+#include "importer/checksum_source.hpp"
 #include "importer/command_line.hpp"
+#include "importer/env_labels.hpp"
 #include "importer/file_source.hpp"
+#include "importer/http_source.hpp"
 #include "importer/import_job.hpp"
 #include "importer/importer_config.hpp"
+#include "importer/metrics_server.hpp"
+#include "importer/peek_source.hpp"
+#include "importer/progress_logger.hpp"
 #include "importer/signal_watcher.hpp"
 #include "importer/termination_message.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <cstdlib>
+#include <cctype>
+#include <cstring>
 #include <exception>
+#include <fstream>
+#include <iterator>
 #include <string>
+#include <thread>
+
+extern char** environ;
 
 namespace {
 
 using namespace cdi;
+namespace fs = std::filesystem;
 
 // exit 1 with the plain-text message (contract 1.4: the controller reads it as the failure reason).
-int fail(const importer_config* cfg, const std::string& text) {
+int fail(const importer_config& cfg, const std::string& text) {
     spdlog::error("{}", text);
-    if (cfg) {
-        if (auto r = write_termination_file(cfg->termination_log, text); !r) spdlog::error("{}", r.error().message());
-    }
+    if (auto r = write_termination_file(cfg.termination_log, text); !r) spdlog::error("{}", r.error().message());
     return 1;
+}
+
+// Node pull: the done file tells the image-server sidecar to exit; CDI creates it (O_EXCL) before
+// the success message, also when asking for scratch space.
+bool create_done_file(const importer_config& cfg) {
+    if (cfg.done_file.empty()) return true;
+    unique_fd fd(::open(cfg.done_file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
+    if (!fd) {
+        spdlog::error("cannot create the done file {}: {}", cfg.done_file.string(), std::strerror(errno));
+        return false;
+    }
+    return true;
 }
 
 int succeed(const importer_config& cfg, const termination_message& msg) {
     auto json = msg.to_json();
-    if (!json) return fail(&cfg, json.error().context);
+    if (!json) return fail(cfg, json.error().context);
     if (auto r = write_termination_file(cfg.termination_log, *json); !r) {
         spdlog::error("{}", r.error().message());
         return 1;
@@ -46,6 +75,183 @@ std::string local_path(const std::string& endpoint) {
     return endpoint;
 }
 
+// Node pull (contract 1.7): wait up to 60 s for the sidecar's ready file, whose content is the image's
+// file name, and point the endpoint's trailing "disk.img" at it.
+result<std::string> await_ready_file(const importer_config& cfg, const cancel_token& cancel) {
+    for (int i = 0; i <= 60 && !cancel.canceled(); ++i) {
+        std::ifstream in(cfg.ready_file);
+        if (in) {
+            std::string name((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+            while (!name.empty() && (name.back() == '\n' || name.back() == '\r')) name.pop_back();
+            std::string endpoint = cfg.endpoint;
+            if (!name.empty() && endpoint.size() >= 8 && endpoint.ends_with("disk.img")) {
+                endpoint.replace(endpoint.size() - 8, 8, name);
+            }
+            return endpoint;
+        }
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+    return make_error(errc::timeout, "Timeout waiting for file " + cfg.ready_file.string());
+}
+
+// Node pull: the image's environment from the sidecar's GET /info becomes the PVC's labels.
+result<std::map<std::string, std::string>> fetch_node_labels(const importer_config& cfg, const std::string& endpoint,
+                                                              const cancel_token& cancel) {
+    auto scheme_end = endpoint.find("://");
+    auto host_end = scheme_end == std::string::npos ? std::string::npos : endpoint.find('/', scheme_end + 3);
+    std::string info = endpoint.substr(0, host_end) + "/info";
+    auto src = http_source::open(info, cfg.http, cancel);
+    if (!src) return src.error();
+    std::string body;
+    std::array<std::byte, 16384> buf{};
+    for (;;) {
+        auto n = (*src)->read(buf);
+        if (!n) return n.error();
+        if (*n == 0) break;
+        if (body.size() + *n > (1u << 20)) return make_error(errc::bad_request, info + " answered more than 1 MiB");
+        body.append(reinterpret_cast<const char*>(buf.data()), *n);
+    }
+    return env_labels_from_info(body);
+}
+
+// A checksum mismatch is final (the controller stops retrying, contract 1.4/1.5): the data already
+// written goes, then exit 0 with the message the controller matches ("checksum mismatch").
+int checksum_mismatch(const importer_config& cfg, const error& err) {
+    if (cfg.spec.content == content_type::archive) {
+        std::error_code ec;
+        for (const auto& entry : fs::directory_iterator(cfg.spec.data_dir, ec)) fs::remove_all(entry.path(), ec);
+    }
+    termination_message msg;
+    msg.message = "Unable to process data: " + err.message();
+    spdlog::error("{}", msg.message);
+    return succeed(cfg, msg);
+}
+
+// An HTML page where a disk image was expected (a login or error page served with 200): refused
+// rather than written as a "raw disk". Only with Content-Type text/html and markup in the first bytes.
+bool looks_like_html(std::span<const std::byte> head) {
+    std::string text;
+    for (auto b : head.first(std::min<std::size_t>(head.size(), 64))) {
+        text += static_cast<char>(std::tolower(static_cast<unsigned char>(b)));
+    }
+    auto start = text.find_first_not_of(" \t\r\n\xef\xbb\xbf");
+    if (start == std::string::npos) return false;
+    return text.compare(start, 14, "<!doctype html") == 0 || text.compare(start, 5, "<html") == 0;
+}
+
+struct origin {
+    source_ptr src;
+    std::optional<fs::path> local_path;
+    checksum_source* checksum = nullptr;  // owned by src's chain; alive while the job holds it
+};
+
+// Builds the data source; errors become CDI's "Unable to connect to <ds> data source: …".
+result<origin> open_origin(const importer_config& cfg, std::string& endpoint, const cancel_token& cancel) {
+    origin o;
+    if (cfg.source == "file") {
+        o.local_path = local_path(endpoint);
+        auto f = file_source::open(*o.local_path);
+        if (!f) return f.error();
+        o.src = std::move(*f);
+        return o;
+    }
+    // http: the checksum is parsed before anything is fetched (CDI: a bad one fails construction).
+    auto sum = checksum_spec::parse(cfg.pull_method == "node" ? std::string() : cfg.checksum);
+    if (!sum) return sum.error();
+    if (cfg.pull_method == "node") {
+        auto ep = await_ready_file(cfg, cancel);
+        if (!ep) return ep.error();
+        endpoint = *ep;
+    }
+    auto http = http_source::open(endpoint, cfg.http, cancel);
+    if (!http) return http.error();
+    const auto& type = (*http)->content_type();
+    if (cfg.spec.content == content_type::kubevirt && type.rfind("text/", 0) == 0) {
+        spdlog::warn("{} is served as {}; importing it as a disk image anyway", (*http)->final_url(), type);
+    }
+    const bool html = type.rfind("text/html", 0) == 0;
+    const std::string url = (*http)->final_url();
+    o.src = std::move(*http);
+    if (*sum) {
+        auto checked = checksum_source::create(std::move(o.src), **sum);
+        if (!checked) return checked.error();
+        o.checksum = checked->get();
+        o.src = std::move(*checked);
+    }
+    if (html && cfg.spec.content == content_type::kubevirt) {
+        auto peeked = peek_source::make(std::move(o.src), 512);
+        if (!peeked) return peeked.error();
+        if (looks_like_html((*peeked)->head()))
+            return make_error(errc::format_mismatch, url + " answered with an HTML page (Content-Type " + type + "), not a disk image");
+        o.src = std::move(*peeked);
+    }
+    return o;
+}
+
+int run_import(const importer_config& cfg, progress& prog, const cancel_token& cancel) {
+    std::string endpoint = cfg.endpoint;
+    auto o = open_origin(cfg, endpoint, cancel);
+    if (!o) {
+        if (o.error().is(errc::timeout) && o.error().context.rfind("Timeout waiting for file", 0) == 0)
+            return fail(cfg, o.error().context);
+        return fail(cfg, "Unable to connect to " + cfg.source + " data source: " + o.error().message());
+    }
+
+    qemu_img qemu;
+    progress_logger logger(prog, std::chrono::seconds(5));
+    import_job job(cfg.spec, qemu, prog, cancel);
+    auto r = job.run(std::move(o->src), o->local_path);
+    // A tar reader stops at the archive's end marker: read the rest so the checksum covers every byte.
+    if (r && o->checksum && !o->checksum->verified()) {
+        if (auto v = o->checksum->drain_and_verify(); !v) {
+            r = error{v.error().code, "Unable to transfer source data to target directory: " + v.error().context};
+        }
+    }
+    termination_message msg;
+    if (!r) {
+        if (r.error().is(errc::checksum)) return checksum_mismatch(cfg, r.error());
+        if (r.error().is(errc::scratch_required)) {
+            // CDI's wording, including "Import Complete" (contract 1.4): the controller re-creates the pod with scratch.
+            if (!create_done_file(cfg)) return 1;
+            msg.scratch_space_required = true;
+            msg.preallocation_applied = false;
+            msg.message = "Import Complete";
+            return succeed(cfg, msg);
+        }
+        return fail(cfg, "Unable to process data: " + r.error().message());
+    }
+    if (cfg.pull_method == "node") {
+        auto labels = fetch_node_labels(cfg, endpoint, cancel);
+        if (!labels) return fail(cfg, "Unable to process data: cannot read the image's labels: " + labels.error().message());
+        msg.labels = std::move(*labels);
+    }
+    if (!create_done_file(cfg)) return 1;
+    msg.scratch_space_required = false;
+    msg.preallocation_applied = r->preallocation_applied;
+    msg.message = "Import Complete";
+    return succeed(cfg, msg);
+}
+
+int run_blank(const importer_config& cfg, const cancel_token& cancel) {
+    qemu_img qemu;
+    auto r = create_blank_disk(cfg.spec, qemu, cancel);
+    if (!r) {
+        if (r.error().context.rfind("Cannot create empty disk", 0) == 0) return fail(cfg, r.error().context);
+        return fail(cfg, "Unable to create blank image: " + r.error().message());
+    }
+    // Unlike CDI, a blank block volume without preallocation also gets its message (docs/compatibility.md).
+    termination_message msg;
+    msg.preallocation_applied = r->preallocation_applied;
+    msg.message = "Import Complete";
+    return succeed(cfg, msg);
+}
+
+std::vector<std::string> environment() {
+    std::vector<std::string> out;
+    for (char** e = environ; e && *e; ++e) out.emplace_back(*e);
+    return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -56,50 +262,22 @@ int main(int argc, char** argv) {
 
     importer_config cfg;
     try {
-        cfg = importer_config::from_env([](const char* n) { return std::getenv(n); });
+        cfg = importer_config::from_env([](const char* n) { return std::getenv(n); }, environment());
     } catch (const std::exception& e) {
         importer_config fallback;
         fallback.termination_log = std::getenv("CDI_TERMINATION_LOG") ? std::getenv("CDI_TERMINATION_LOG") : "/dev/termination-log";
-        return fail(&fallback, std::string("Unable to process data: invalid configuration: ") + e.what());
+        return fail(fallback, std::string("Unable to process data: invalid configuration: ") + e.what());
     }
+
+    // The progress endpoint starts first, as CDI's (contract 1.3); failing to listen does not stop the import.
+    progress prog;
+    metrics_server metrics(std::string(import_progress_metric), cfg.owner_uid, [&prog] { return prog.percent(); },
+                           metrics_server_options{.address = cfg.metrics_address, .port = cfg.metrics_port});
+    if (auto m = metrics.start(); !m) spdlog::warn("progress endpoint not started: {}", m.error().message());
+
     spdlog::info("Starting importer: source {}, content {}, target {}", cfg.source,
                  cfg.spec.content == content_type::archive ? "archive" : "kubevirt", cfg.spec.target.string());
-
-    qemu_img qemu;
-    if (cfg.source == "none") {
-        auto r = create_blank_disk(cfg.spec, qemu, cancel);
-        if (!r) {
-            if (r.error().context.rfind("Cannot create empty disk", 0) == 0) return fail(&cfg, r.error().context);
-            return fail(&cfg, "Unable to create blank image: " + r.error().message());
-        }
-        // Unlike CDI, a blank block volume without preallocation also gets its message (docs/compatibility.md).
-        termination_message msg;
-        msg.preallocation_applied = r->preallocation_applied;
-        msg.message = "Import Complete";
-        return succeed(cfg, msg);
-    }
-    if (cfg.source != "file") return fail(&cfg, "Unknown data source: " + cfg.source);
-
-    const std::filesystem::path path = local_path(cfg.endpoint);
-    auto origin = file_source::open(path);
-    if (!origin) return fail(&cfg, "Unable to connect to file data source: " + origin.error().message());
-
-    progress prog;
-    import_job job(cfg.spec, qemu, prog, cancel);
-    auto r = job.run(std::move(*origin), path);
-    termination_message msg;
-    if (!r) {
-        if (r.error().is(errc::scratch_required)) {
-            // CDI's wording, including "Import Complete" (contract 1.4): the controller re-creates the pod with scratch.
-            msg.scratch_space_required = true;
-            msg.preallocation_applied = false;
-            msg.message = "Import Complete";
-            return succeed(cfg, msg);
-        }
-        return fail(&cfg, "Unable to process data: " + r.error().message());
-    }
-    msg.scratch_space_required = false;
-    msg.preallocation_applied = r->preallocation_applied;
-    msg.message = "Import Complete";
-    return succeed(cfg, msg);
+    if (cfg.source == "none") return run_blank(cfg, cancel);
+    if (cfg.source == "file" || cfg.source == "http") return run_import(cfg, prog, cancel);
+    return fail(cfg, "Unknown data source: " + cfg.source);
 }

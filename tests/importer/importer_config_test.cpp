@@ -70,6 +70,58 @@ TEST(importer_config, rejects_invalid_values_naming_the_variable) {
     }
 }
 
+TEST(importer_config, reads_the_http_settings_headers_and_node_pull_files) {
+    test::temp_dir dir;
+    std::filesystem::create_directories(dir / "certs");
+    std::filesystem::create_directories(dir / "proxycerts");
+    std::filesystem::create_directories(dir / "extraheaders" / "0" / "..2026_11_27");
+    test::write_file(dir / "extraheaders" / "0" / "..2026_11_27" / "secretHeader", "X-Secret: s3\n", 12);
+    std::filesystem::create_directory_symlink("..2026_11_27", dir / "extraheaders" / "0" / "..data");
+    std::filesystem::create_symlink("..data/secretHeader", dir / "extraheaders" / "0" / "secretHeader");
+    fake_env e{{{"INSECURE_TLS", "true"},
+                {"IMPORTER_CERT_DIR", (dir / "certs").string()},
+                {"CDI_PROXY_CERT_DIR", (dir / "proxycerts").string()},
+                {"CDI_EXTRA_HEADERS_DIR", (dir / "extraheaders").string()},
+                {"IMPORTER_ACCESS_KEY_ID", "user"},
+                {"IMPORTER_SECRET_KEY", "pw"},
+                {"IMPORTER_CHECKSUM", "sha256:abc"},
+                {"http_proxy", "http://proxy:3128"},
+                {"HTTPS_PROXY", "http://upper:3128"},
+                {"https_proxy", "http://lower:3128"},
+                {"no_proxy", ".svc,10.0.0.0/8"},
+                {"IMPORTER_PULL_METHOD", "node"},
+                {"IMPORTER_READY_FILE", "/shared/ready"},
+                {"IMPORTER_DONE_FILE", "/shared/done"},
+                {"CDI_METRICS_PORT", "0"},
+                {"CDI_SCRATCH_DIR", "/nonexistent"}}};
+    auto c = importer_config::from_env(e.lookup(), {"PATH=/bin", "IMPORTER_EXTRA_HEADER_0=X-Token: abc",
+                                                    "IMPORTER_EXTRA_HEADER_1=X-Other: d=e"});
+    EXPECT_TRUE(c.http.insecure_tls);
+    EXPECT_EQ(c.http.ca_dirs, (std::vector<std::filesystem::path>{dir / "certs", dir / "proxycerts"}));
+    ASSERT_TRUE(c.http.credentials.has_value());
+    EXPECT_EQ(c.http.credentials->user, "user");
+    EXPECT_EQ(c.http.credentials->password, "pw");
+    EXPECT_EQ(c.http.extra_headers, (std::vector<std::string>{"X-Token: abc", "X-Other: d=e", "X-Secret: s3"}));
+    EXPECT_EQ(c.http.proxy.http_proxy, "http://proxy:3128");
+    EXPECT_EQ(c.http.proxy.https_proxy, "http://upper:3128");
+    EXPECT_EQ(c.http.proxy.no_proxy, ".svc,10.0.0.0/8");
+    EXPECT_EQ(c.checksum, "sha256:abc");
+    EXPECT_EQ(c.pull_method, "node");
+    EXPECT_EQ(c.ready_file, "/shared/ready");
+    EXPECT_EQ(c.done_file, "/shared/done");
+    EXPECT_EQ(c.metrics_port, 0);
+}
+
+TEST(importer_config, sends_credentials_only_when_both_keys_are_set_and_reads_insecure_tls_leniently) {
+    fake_env e{{{"IMPORTER_ACCESS_KEY_ID", "user"}, {"INSECURE_TLS", "maybe"}, {"CDI_SCRATCH_DIR", "/nonexistent"},
+                {"CDI_PROXY_CERT_DIR", "/nonexistent"}, {"CDI_EXTRA_HEADERS_DIR", "/nonexistent"}}};
+    auto c = importer_config::from_env(e.lookup());
+    EXPECT_FALSE(c.http.credentials.has_value());
+    EXPECT_FALSE(c.http.insecure_tls);
+    EXPECT_TRUE(c.http.ca_dirs.empty());
+    EXPECT_EQ(c.metrics_port, 8443);
+}
+
 TEST(parse_go_bool, accepts_gos_spellings) {
     for (const char* t : {"1", "t", "T", "TRUE", "true", "True"}) EXPECT_TRUE(parse_go_bool("X", t));
     for (const char* f : {"", "0", "f", "F", "FALSE", "false", "False"}) EXPECT_FALSE(parse_go_bool("X", f));

@@ -34,6 +34,7 @@ protected:
         env.emplace("CDI_SCRATCH_DIR", scratch_.string());
         env.emplace("CDI_BLOCK_DEVICE", (dir_ / "no-block").string());
         env.emplace("CDI_TERMINATION_LOG", (dir_ / "termination-log").string());
+        env.emplace("CDI_METRICS_PORT", "0");
         std::string cmd = "env -i PATH=\"$PATH\"";
         for (const auto& [k, v] : env) cmd += " " + k + "=" + q(v);
         cmd += " " CDI_BINARY_DIR "/importer/cdi-importer -v=3 -alsologtostderr";

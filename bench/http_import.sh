@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# HTTP import bench (issue 4): nginx serves the bench disk on 127.0.0.1 as qcow2, raw.xz and raw.gz;
+# cdi-importer imports it into a file target, side by side in one run with what CDI runs (nbdkit's
+# curl plugin with CDI's exact flags, plus its xz filter for raw.xz, feeding `qemu-img convert`) and
+# with the download-then-convert shape (curl into scratch, decompressing on the way, then
+# `qemu-img convert`). Every runner ends with the target synced. Markdown table on stdout.
+#
+# Environment:
+#   BENCH_SIZE, BENCH_DIR, REPS   as bench/run.sh (inputs shared with it)
+#   BENCH_IMPORTER                the cdi-importer binary (default <repo>/build-bench/importer/cdi-importer)
+#   BENCH_ONLY                    subset of: qcow2 xz gz (default all)
+# Needs root (drops the page cache before every timed run).
+# shellcheck disable=SC2016
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(dirname "$here")
+# shellcheck source=bench/lib.sh
+source "$here/lib.sh"
+
+size=$(bench_bytes "${BENCH_SIZE:-2G}")
+dir=${BENCH_DIR:-/var/tmp/cdi-bench}
+reps=${REPS:-3}
+importer=${BENCH_IMPORTER:-$repo/build-bench/importer/cdi-importer}
+only=${BENCH_ONLY:-qcow2 xz gz}
+
+[[ $(id -u) -eq 0 ]] || bench_die "run as root: every timed run starts with drop_caches"
+[[ -x $importer ]] || bench_die "no importer at $importer (cmake --build build-bench --target cdi-importer)"
+for t in curl nginx nbdkit xz gzip qemu-img cmp; do
+  command -v "$t" > /dev/null || bench_die "missing tool: $t (scripts/setup.sh installs it)"
+done
+
+bench_build_inputs "$dir" "$size"
+ref="$dir/disk.raw"
+work="$dir/out-http"
+export BENCH_CMD_LOG="$work/commands.log"
+export TARGET_DIR="$work/target" SCRATCH_DIR="$work/scratch" IMPORTER=$importer
+rm -rf "$work"
+mkdir -p "$work/nginx"
+: > "$BENCH_CMD_LOG"
+
+# One nginx for the whole run, serving the inputs directory (sendfile, keep-alive, ranges).
+port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat > "$work/nginx/nginx.conf" << EOF
+daemon off; master_process off; worker_processes 1; pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log;
+events { worker_connections 64; }
+http {
+  access_log off; sendfile on; default_type application/octet-stream;
+  server { listen 127.0.0.1:$port; root $dir; }
+}
+EOF
+nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" &
+nginx_pid=$!
+trap 'kill $nginx_pid 2> /dev/null || true' EXIT
+for _ in $(seq 100); do
+  curl -sf -o /dev/null -I "http://127.0.0.1:$port/disk.qcow2" && break
+  sleep 0.05
+done
+export BASE="http://127.0.0.1:$port"
+
+ours() { # file name on the server
+  env -i PATH="$PATH" IMPORTER_SOURCE=http IMPORTER_ENDPOINT="$BASE/$1" IMPORTER_CONTENTTYPE=kubevirt \
+    CDI_DATA_DIR="$TARGET_DIR" CDI_SCRATCH_DIR="$SCRATCH_DIR" CDI_BLOCK_DEVICE=/nonexistent \
+    CDI_TERMINATION_LOG="$TARGET_DIR/../termination-log" CDI_METRICS_PORT=0 OWNER_UID=bench "$IMPORTER"
+}
+# CDI's nbdkit command line (contract 2.10), then its qemu-img convert (-t writeback -p -O raw).
+nbdkit_convert() { # file name, extra filter
+  local sock=$SCRATCH_DIR/nbdkit.sock pidf=$SCRATCH_DIR/nbdkit.pid
+  nbdkit --foreground --readonly --exit-with-parent -U "$sock" --pidfile "$pidf" \
+    --filter=readahead --filter=retry ${2:+--filter=$2} -r curl header='User-Agent: cdi-nbdkit-importer' \
+    retry-exponential=no url="$BASE/$1" &
+  local pid=$!
+  for _ in $(seq 300); do [[ -s $pidf ]] && break; sleep 0.05; done
+  qemu-img convert -t writeback -p -O raw "nbd+unix:///?socket=$sock" "$TARGET_DIR/disk.img"
+  kill "$pid"
+  wait "$pid" || true
+  sync "$TARGET_DIR/disk.img"
+}
+# Download into scratch (decompressing on the way, as CDI's HTTP source does), then convert.
+curl_scratch_convert() { # file name, decompressor or "", qemu format
+  if [[ -n $2 ]]; then
+    curl -sS "$BASE/$1" | $2 > "$SCRATCH_DIR/tmpimage"
+  else
+    curl -sS -o "$SCRATCH_DIR/tmpimage" "$BASE/$1"
+  fi
+  qemu-img convert -t writeback -p -f "$3" -O raw "$SCRATCH_DIR/tmpimage" "$TARGET_DIR/disk.img"
+  rm "$SCRATCH_DIR/tmpimage"
+  sync "$TARGET_DIR/disk.img"
+}
+export -f ours nbdkit_convert curl_scratch_convert
+
+declare -A runners
+runners[qcow2]='ours disk.qcow2
+nbdkit_convert disk.qcow2
+curl_scratch_convert disk.qcow2 "" qcow2'
+runners[xz]='ours disk.raw.xz
+nbdkit_convert disk.raw.xz xz
+curl_scratch_convert disk.raw.xz "xz -dc -T0" raw'
+runners[gz]='ours disk.raw.gz
+curl_scratch_convert disk.raw.gz "gzip -dc" raw'
+
+run_cold() { # command
+  rm -rf "$TARGET_DIR" "$SCRATCH_DIR"
+  mkdir -p "$TARGET_DIR" "$SCRATCH_DIR"
+  bench_drop_caches
+  sleep 1 # /var/tmp has online discard here: let the previous output's discards finish
+  local t rss rc
+  read -r t rss rc <<< "$(bench_timed bash -c "$1")"
+  [[ $rc == 0 ]] || bench_die "exit status $rc from: $1 (see $BENCH_CMD_LOG)"
+  echo "$t $rss"
+}
+
+BENCH_ROWS=()
+for w in $only; do
+  [[ -n ${runners[$w]:-} ]] || bench_die "unknown workload $w"
+  mapfile -t cmds <<< "${runners[$w]}"
+  bench_compare "$w" "$size" "$reps" "$ref" "$TARGET_DIR/disk.img" run_cold "${cmds[@]}"
+done
+rm -rf "$TARGET_DIR" "$SCRATCH_DIR"
+
+echo "Virtual size $size bytes over HTTP from nginx on 127.0.0.1; median of $reps cold runs; GB/s = virtual size / time."
+echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs."
+echo
+echo "| import | peer | ours s | peer s | ours GB/s | peer GB/s | ours/peer | ours peak RSS MiB | peer peak RSS MiB |"
+echo "|---|---|---|---|---|---|---|---|---|"
+printf '%s\n' "${BENCH_ROWS[@]}"
