@@ -123,7 +123,9 @@ bench_compare() {
     for ((k = 0; k < n; k++)); do
       i=$(((k + r) % n))
       bench_log "$w rep $((r + 1))/$reps: ${cmds[i]}"
-      read -r t rss <<< "$("$run" "${cmds[i]}")"
+      local res
+      res=$("$run" "${cmds[i]}") || exit 1 # the run function already said why
+      read -r t rss <<< "$res"
       times[i]+="$t "
       rss=${rss#\~}
       ((rss > rss_max[i])) && rss_max[i]=$rss

@@ -113,7 +113,7 @@ EOF
   esac
   sync "$out"
 }
-export -f upload ours nginx_put
+export -f upload free_port ours nginx_put
 
 declare -A input
 input[raw]=$dir/disk.raw

@@ -96,6 +96,7 @@ private:
     boost::asio::ip::tcp::resolver resolver_;
     boost::asio::ip::tcp::socket socket_;
     std::optional<boost::asio::ssl::stream<boost::asio::ip::tcp::socket&>> ssl_;
+    static constexpr std::size_t read_buffer_size = 64 * 1024;  // Beast's largest read
     boost::beast::flat_buffer buffer_;
     std::optional<boost::beast::http::response_parser<boost::beast::http::buffer_body>> parser_;
     http_response_head head_;
