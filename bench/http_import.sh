@@ -100,22 +100,11 @@ curl_scratch_convert disk.raw.xz "xz -dc -T0" raw'
 runners[gz]='ours disk.raw.gz
 curl_scratch_convert disk.raw.gz "gzip -dc" raw'
 
-run_cold() { # command
-  rm -rf "$TARGET_DIR" "$SCRATCH_DIR"
-  mkdir -p "$TARGET_DIR" "$SCRATCH_DIR"
-  bench_drop_caches
-  sleep 1 # /var/tmp has online discard here: let the previous output's discards finish
-  local t rss rc
-  read -r t rss rc <<< "$(bench_timed bash -c "$1")"
-  [[ $rc == 0 ]] || bench_die "exit status $rc from: $1 (see $BENCH_CMD_LOG)"
-  echo "$t $rss"
-}
-
 BENCH_ROWS=()
 for w in $only; do
   [[ -n ${runners[$w]:-} ]] || bench_die "unknown workload $w"
   mapfile -t cmds <<< "${runners[$w]}"
-  bench_compare "$w" "$size" "$reps" "$ref" "$TARGET_DIR/disk.img" run_cold "${cmds[@]}"
+  bench_compare "$w" "$size" "$reps" "$ref" "$TARGET_DIR/disk.img" bench_run_cold "${cmds[@]}"
 done
 rm -rf "$TARGET_DIR" "$SCRATCH_DIR"
 

@@ -104,6 +104,19 @@ bench_median() {
     awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
+# One cold run of a command for bench_compare: fresh $TARGET_DIR and $SCRATCH_DIR, page cache
+# dropped, then "seconds rss_kib" on stdout (the command's output goes to $BENCH_CMD_LOG).
+bench_run_cold() {
+  rm -rf "$TARGET_DIR" "$SCRATCH_DIR"
+  mkdir -p "$TARGET_DIR" "$SCRATCH_DIR"
+  bench_drop_caches
+  sleep 1 # /var/tmp has online discard here: let the previous output's discards finish
+  local t rss rc
+  read -r t rss rc <<< "$(bench_timed bash -c "$1")"
+  [[ $rc == 0 ]] || bench_die "exit status $rc from: $1 (see $BENCH_CMD_LOG)"
+  echo "$t $rss"
+}
+
 bench_gbps() { awk -v s="$1" -v t="$2" 'BEGIN { printf "%.2f", s / t / 1e9 }'; }
 bench_ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b / a }'; }
 

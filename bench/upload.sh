@@ -121,23 +121,12 @@ input[xz]=$dir/disk.raw.xz
 input[gz]=$dir/disk.raw.gz
 input[qcow2]=$dir/disk.qcow2
 
-run_cold() { # command (IN is the workload's input)
-  rm -rf "$TARGET_DIR" "$SCRATCH_DIR"
-  mkdir -p "$TARGET_DIR" "$SCRATCH_DIR"
-  bench_drop_caches
-  sleep 1 # /var/tmp has online discard here: let the previous output's discards finish
-  local t rss rc
-  read -r t rss rc <<< "$(bench_timed bash -c "$1")"
-  [[ $rc == 0 ]] || bench_die "exit status $rc from: $1 (see $BENCH_CMD_LOG, $work/server.log)"
-  echo "$t $rss"
-}
-
 BENCH_ROWS=()
 for w in $only; do
   export IN=${input[$w]:-}
   [[ -n $IN ]] || bench_die "unknown workload $w"
   cat "$IN" > /dev/null # the host's cache: see run.sh
-  bench_compare "$w" "$size" "$reps" "$ref" "$TARGET_DIR/disk.img" run_cold ours "nginx_put $w"
+  bench_compare "$w" "$size" "$reps" "$ref" "$TARGET_DIR/disk.img" bench_run_cold ours "nginx_put $w"
 done
 rm -rf "$TARGET_DIR" "$SCRATCH_DIR"
 

@@ -1,4 +1,5 @@
 #include "importer/hasher.hpp"
+#include "importer/openssl_util.hpp"
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -8,15 +9,6 @@
 namespace cdi {
 namespace {
 
-// The oldest queued OpenSSL error (the cause), clearing the queue.
-std::string openssl_error_text() {
-    const unsigned long code = ERR_get_error();
-    ERR_clear_error();
-    if (code == 0) return "unknown OpenSSL error";
-    std::array<char, 256> buf{};
-    ERR_error_string_n(code, buf.data(), buf.size());
-    return buf.data();
-}
 
 const EVP_MD* evp_md(checksum_algorithm a) noexcept {
     switch (a) {

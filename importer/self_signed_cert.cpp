@@ -1,4 +1,5 @@
 #include "importer/self_signed_cert.hpp"
+#include "importer/openssl_util.hpp"
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -14,22 +15,11 @@
 namespace cdi {
 namespace {
 
-std::string openssl_error_text() {
-    const unsigned long code = ERR_get_error();
-    ERR_clear_error();
-    if (code == 0) return "unknown OpenSSL error";
-    std::array<char, 256> buf{};
-    ERR_error_string_n(code, buf.data(), buf.size());
-    return buf.data();
-}
 
 error tls_error(std::string_view what) {
     return make_error(errc::tls_config, std::string(what) + ": " + openssl_error_text());
 }
 
-struct bio_deleter {
-    void operator()(BIO* b) const noexcept { BIO_free(b); }
-};
 struct bn_deleter {
     void operator()(BIGNUM* b) const noexcept { BN_free(b); }
 };

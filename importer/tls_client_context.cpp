@@ -1,4 +1,5 @@
 #include "importer/tls_client_context.hpp"
+#include "importer/openssl_util.hpp"
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -14,21 +15,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct bio_deleter {
-    void operator()(BIO* b) const noexcept { BIO_free(b); }
-};
-struct x509_deleter {
-    void operator()(X509* x) const noexcept { X509_free(x); }
-};
 
-std::string openssl_error_text() {
-    unsigned long e = ERR_get_error();
-    ERR_clear_error();
-    if (e == 0) return "unknown OpenSSL error";
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    return buf;
-}
 
 // Adds every certificate of one PEM file to store; returns how many were found (0: none, or the
 // file is not PEM). A certificate already in the store is not an error.
