@@ -6,11 +6,12 @@
 
 namespace cdi {
 
-result<std::unique_ptr<checksum_source>> checksum_source::create(source_ptr upstream, checksum_spec expected) {
+result<std::unique_ptr<checksum_source>> checksum_source::create(source_ptr upstream, checksum_spec expected,
+                                                                 std::string blob) {
     auto h = hasher::create(expected.algorithm);
     if (!h) return h.error();
     return std::unique_ptr<checksum_source>(
-        new checksum_source(std::move(upstream), std::move(expected), std::move(*h)));
+        new checksum_source(std::move(upstream), std::move(expected), std::move(*h), std::move(blob)));
 }
 
 result<std::size_t> checksum_source::fail(error e) {
@@ -24,11 +25,13 @@ result<std::size_t> checksum_source::finish() {
     if (!got) return fail(got.error());
     if (*got != expected_.hex) {
         const std::string alg(checksum_algorithm_name(expected_.algorithm));
+        if (!blob_.empty())
+            return fail(make_error(errc::digest_mismatch, blob_ + " does not match its digest: calculated " + alg + ":" + *got));
         return fail(make_error(errc::checksum, "checksum validation failed: checksum mismatch: expected " +
                                                    expected_.to_string() + ", calculated " + alg + ":" + *got));
     }
     state_ = state::verified;
-    spdlog::info("Checksum verification passed: {} ({} bytes)", expected_.to_string(), bytes_);
+    if (blob_.empty()) spdlog::info("Checksum verification passed: {} ({} bytes)", expected_.to_string(), bytes_);
     return std::size_t{0};
 }
 

@@ -23,8 +23,12 @@ namespace cdi {
 
 class checksum_source final : public source {
 public:
-    // Fails only when OpenSSL cannot provide the algorithm.
-    static result<std::unique_ptr<checksum_source>> create(source_ptr upstream, checksum_spec expected);
+    // Fails only when OpenSSL cannot provide the algorithm. With a blob name (a registry blob, "layer
+    // sha256:… of host/repo"), a mismatch is instead errc::digest_mismatch "<blob> does not match its
+    // digest: calculated <alg>:<got>": content-addressed data that is wrong is a failed pull (exit 1),
+    // not the checksum outcome CDI's controller stops retrying on.
+    static result<std::unique_ptr<checksum_source>> create(source_ptr upstream, checksum_spec expected,
+                                                           std::string blob = {});
 
     result<std::size_t> read(std::span<std::byte> buf) override;
     std::optional<std::uint64_t> size_hint() const override { return upstream_->size_hint(); }
@@ -42,8 +46,8 @@ public:
 private:
     enum class state { reading, verified, failed };
 
-    checksum_source(source_ptr upstream, checksum_spec expected, hasher h) noexcept
-        : upstream_(std::move(upstream)), expected_(std::move(expected)), hasher_(std::move(h)) {}
+    checksum_source(source_ptr upstream, checksum_spec expected, hasher h, std::string blob) noexcept
+        : upstream_(std::move(upstream)), expected_(std::move(expected)), hasher_(std::move(h)), blob_(std::move(blob)) {}
 
     result<std::size_t> fail(error e);
     result<std::size_t> finish();
@@ -51,6 +55,7 @@ private:
     source_ptr upstream_;
     checksum_spec expected_;
     hasher hasher_;
+    std::string blob_;
     std::uint64_t bytes_ = 0;
     state state_ = state::reading;
     std::optional<error> error_;

@@ -163,6 +163,11 @@ result<void> http_connection::handshake(const http_url& url) {
         return make_error(errc::tls_verify, "TLS certificate of " + peer_ + " is not trusted by " + tls_->trust_description() +
                                                 ": " + X509_verify_cert_error_string(verify));
     }
+    // A TLS protocol alert (a peer that does not speak TLS, no shared version or cipher) will not
+    // change on a retry; a reset or a cut stream during the handshake might.
+    if (ec.category() == asio::error::get_ssl_category())
+        return make_error(errc::tls_verify, "TLS handshake with " + peer_ + " failed: " + ec.message() +
+                                                " (does the server speak TLS with a shared version and cipher?)");
     return make_error(errc::source_unreachable, "TLS handshake with " + peer_ + " failed: " + ec.message());
 }
 
@@ -222,6 +227,8 @@ result<void> http_connection::request(const http_url& url, const std::optional<h
     head_.content_range = field(http::field::content_range);
     head_.etag = field(http::field::etag);
     head_.last_modified = field(http::field::last_modified);
+    for (const auto& f : res)
+        if (f.name() == http::field::www_authenticate) head_.www_authenticate.emplace_back(f.value());
     return {};
 }
 

@@ -47,6 +47,7 @@ struct http_response_head {
     std::string content_range;
     std::string etag;
     std::string last_modified;
+    std::vector<std::string> www_authenticate;  // every WWW-Authenticate field, in order (401 challenges)
 };
 
 struct http_timeouts {

@@ -1,8 +1,11 @@
 #pragma once
 // How the importer talks to an HTTP(S) origin (contract section 4, security.md F). Filled once at
 // start-up from the pod's environment (importer_config) and handed to http_source; plain data.
+#include "cdi/error.hpp"
+
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -47,6 +50,13 @@ struct http_options {
     // pre-signed URLs; its answer must come within connect_timeout). It only supplies size_hint()
     // when the GET body has no Content-Length.
     bool probe_with_head = true;
+    // Sent as the Authorization header to the original origin from the first request instead of the
+    // basic credentials (a registry's cached bearer token).
+    std::string authorization;
+    // Called when the original origin answers 401, with its WWW-Authenticate values; returns the
+    // Authorization value to repeat the request with (at most twice per request), or the error that ends it
+    // (registry token auth, contract section 5). Unset: a 401 is final.
+    std::function<result<std::string>(const std::vector<std::string>& challenges)> authorize;
 };
 
 }  // namespace cdi

@@ -69,7 +69,7 @@ result<std::unique_ptr<http_source>> http_source::open(std::string_view url, htt
 http_source::http_source(http_url origin, http_options opts, tls_client_context tls, proxy_selector proxies,
                          const cancel_token& cancel)
     : origin_(std::move(origin)), final_(origin_), opts_(std::move(opts)), credentials_(opts_.credentials),
-      cancel_(cancel), tls_(std::move(tls)), proxies_(std::move(proxies)) {
+      authorization_(opts_.authorization), cancel_(cancel), tls_(std::move(tls)), proxies_(std::move(proxies)) {
     if (!credentials_ && origin_.userinfo()) credentials_ = origin_.userinfo();
     for (const auto& line : opts_.extra_headers) {
         const auto colon = line.find(':');
@@ -92,7 +92,8 @@ http_request_spec http_source::spec_for(const http_url& url, http::verb method) 
     spec.headers.emplace_back("User-Agent", opts_.user_agent);
     if (url.same_origin(origin_)) {
         for (const auto& h : extra_headers_) spec.headers.push_back(h);
-        if (credentials_) spec.headers.emplace_back("Authorization", basic_authorization(*credentials_));
+        if (!authorization_.empty()) spec.headers.emplace_back("Authorization", authorization_);
+        else if (credentials_) spec.headers.emplace_back("Authorization", basic_authorization(*credentials_));
     }
     if (method == http::verb::get && offset_ > 0) {
         spec.headers.emplace_back("Range", "bytes=" + std::to_string(offset_) + "-");
@@ -106,11 +107,22 @@ std::optional<http_source::failure> http_source::fetch(http::verb method) {
     const auto connect = std::min(opts_.connect_timeout, opts_.idle_timeout);
     // The HEAD is only a probe: a server slow to answer it must not hold the GET back for long.
     const http_timeouts timeouts{connect, method == http::verb::head ? connect : opts_.idle_timeout};
+    unsigned authorizations = 0;
     for (unsigned hops = 0;; ++hops) {
         conn_ = std::make_unique<http_connection>(ioc_, &tls_, timeouts, cancel_, opts_.user_agent);
         if (auto r = conn_->request(url, proxies_.proxy_for(url), spec_for(url, method)); !r)
             return failure{r.error(), is_transient(r.error())};
         const auto& head = conn_->head();
+        // Twice: a cached token may be stale, and a fresh one may still be refused once (a token
+        // service whose clock runs ahead); a third 401 is final.
+        if (head.status == 401 && opts_.authorize && authorizations < 2 && url.same_origin(origin_)) {
+            auto value = opts_.authorize(head.www_authenticate);
+            if (!value) return failure{value.error(), false};
+            authorization_ = std::move(*value);
+            ++authorizations;
+            --hops;  // the same request again, not a redirect
+            continue;
+        }
         if (!is_redirect(head.status) || head.location.empty()) {
             final_ = url;
             return std::nullopt;

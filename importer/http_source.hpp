@@ -72,6 +72,7 @@ private:
     http_options opts_;
     std::vector<std::pair<std::string, std::string>> extra_headers_;
     std::optional<basic_credentials> credentials_;
+    std::string authorization_;  // replaces credentials_ when set (http_options::authorization/authorize)
     const cancel_token& cancel_;
     boost::asio::io_context ioc_;  // private: every wait of this source runs here, on the caller's thread
     tls_client_context tls_;

@@ -26,6 +26,7 @@ struct importer_config {
     http_options http;          // INSECURE_TLS, IMPORTER_CERT_DIR, /proxycerts/, credentials, headers, proxies
     std::string checksum;       // IMPORTER_CHECKSUM, parsed when the HTTP source is built (CDI's order)
     std::string pull_method;    // IMPORTER_PULL_METHOD: "node" for a registry node pull, else empty
+    std::string registry_architecture;  // IMPORTER_REGISTRY_IMAGE_ARCHITECTURE: "amd64", "arm64", or empty
     std::filesystem::path ready_file;  // IMPORTER_READY_FILE (node pull)
     std::filesystem::path done_file;   // IMPORTER_DONE_FILE (node pull)
     std::string metrics_address;  // empty: every address, IPv6 and IPv4 (Go's ":8443")

@@ -14,6 +14,7 @@
 #include "importer/metrics_server.hpp"
 #include "importer/peek_source.hpp"
 #include "importer/progress_logger.hpp"
+#include "importer/registry_pull.hpp"
 #include "importer/signal_watcher.hpp"
 #include "importer/termination_message.hpp"
 
@@ -188,22 +189,16 @@ result<origin> open_origin(const importer_config& cfg, std::string& endpoint, co
     return o;
 }
 
-int run_import(const importer_config& cfg, progress& prog, const cancel_token& cancel) {
-    std::string endpoint = cfg.endpoint;
-    auto o = open_origin(cfg, endpoint, cancel);
-    if (!o) {
-        if (o.error().is(errc::timeout) && o.error().context.rfind("Timeout waiting for file", 0) == 0)
-            return fail(cfg, o.error().context);
-        return fail(cfg, "Unable to connect to " + cfg.source + " data source: " + o.error().message());
-    }
-
+// Runs the job on an opened origin and writes the outcome (contract 1.4).
+int run_job(const importer_config& cfg, progress& prog, const cancel_token& cancel, origin o, const std::string& endpoint,
+            std::map<std::string, std::string> labels) {
     qemu_img qemu;
     progress_logger logger(prog, std::chrono::seconds(5));
     import_job job(cfg.spec, qemu, prog, cancel);
-    auto r = job.run(std::move(o->src), o->local_path);
+    auto r = job.run(std::move(o.src), o.local_path);
     // A tar reader stops at the archive's end marker: read the rest so the checksum covers every byte.
-    if (r && o->checksum && !o->checksum->verified()) {
-        if (auto v = o->checksum->drain_and_verify(); !v) {
+    if (r && o.checksum && !o.checksum->verified()) {
+        if (auto v = o.checksum->drain_and_verify(); !v) {
             r = error{v.error().code, "Unable to transfer source data to target directory: " + v.error().context};
         }
     }
@@ -221,15 +216,40 @@ int run_import(const importer_config& cfg, progress& prog, const cancel_token& c
         return fail(cfg, "Unable to process data: " + r.error().message());
     }
     if (cfg.pull_method == "node") {
-        auto labels = fetch_node_labels(cfg, endpoint, cancel);
-        if (!labels) return fail(cfg, "Unable to process data: cannot read the image's labels: " + labels.error().message());
-        msg.labels = std::move(*labels);
+        auto node_labels = fetch_node_labels(cfg, endpoint, cancel);
+        if (!node_labels) return fail(cfg, "Unable to process data: cannot read the image's labels: " + node_labels.error().message());
+        labels = std::move(*node_labels);
     }
     if (!create_done_file(cfg)) return 1;
     msg.scratch_space_required = false;
     msg.preallocation_applied = r->preallocation_applied;
+    msg.labels = std::move(labels);
     msg.message = "Import Complete";
     return succeed(cfg, msg);
+}
+
+int run_import(const importer_config& cfg, progress& prog, const cancel_token& cancel) {
+    std::string endpoint = cfg.endpoint;
+    auto o = open_origin(cfg, endpoint, cancel);
+    if (!o) {
+        if (o.error().is(errc::timeout) && o.error().context.rfind("Timeout waiting for file", 0) == 0)
+            return fail(cfg, o.error().context);
+        return fail(cfg, "Unable to connect to " + cfg.source + " data source: " + o.error().message());
+    }
+    return run_job(cfg, prog, cancel, std::move(*o), endpoint, {});
+}
+
+// A containerdisk pulled by this pod (contract section 5); the node pull method arrives as http.
+int run_registry(const importer_config& cfg, progress& prog, const cancel_token& cancel) {
+    if (cfg.spec.content != content_type::kubevirt) {
+        // CDI exits 1 here without a message; the reason is worth a message.
+        return fail(cfg, "Unable to process data: E_BAD_REQUEST: registry imports need content type kubevirt, not archive");
+    }
+    auto pull = registry_pull::open(cfg.endpoint, cfg.http, cfg.registry_architecture, cancel);
+    if (!pull) return fail(cfg, "Unable to process data: " + pull.error().message());
+    origin o;
+    o.src = (*pull)->take_disk();
+    return run_job(cfg, prog, cancel, std::move(o), cfg.endpoint, (*pull)->labels());
 }
 
 int run_blank(const importer_config& cfg, const cancel_token& cancel) {
@@ -279,5 +299,6 @@ int main(int argc, char** argv) {
                  cfg.spec.content == content_type::archive ? "archive" : "kubevirt", cfg.spec.target.string());
     if (cfg.source == "none") return run_blank(cfg, cancel);
     if (cfg.source == "file" || cfg.source == "http") return run_import(cfg, prog, cancel);
+    if (cfg.source == "registry") return run_registry(cfg, prog, cancel);
     return fail(cfg, "Unknown data source: " + cfg.source);
 }

@@ -16,6 +16,7 @@
 // - size_hint() is nullopt until the entry is found (by the first read()), then its size.
 #include "cdi/source.hpp"
 #include "importer/archive_reader.hpp"
+#include "importer/tar_entry_data.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -49,10 +50,7 @@ private:
     std::string not_found_;
     std::string path_;
     std::optional<std::uint64_t> size_;
-    std::uint64_t pos_ = 0;                 // bytes of the entry delivered
-    std::span<const std::byte> pending_;    // the rest of the current data block
-    std::uint64_t pending_offset_ = 0;      // entry offset of pending_'s first byte
-    bool data_end_ = false;                 // libarchive reported the end of the entry's data
+    std::optional<tar_entry_data> data_;  // once found
     bool done_ = false;
 };
 

@@ -12,7 +12,7 @@ packages=(
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
   # peers used by tests and the bench
   qemu-utils curl openssl ca-certificates nginx-light apache2-utils docker-registry skopeo
-  xz-utils zstd pigz gzip tar python3 python3-snappy python3-crc32c util-linux e2fsprogs coreutils procps time
+  xz-utils zstd pigz gzip tar python3 python3-snappy python3-crc32c python3-cryptography util-linux e2fsprogs coreutils procps time
   nbdkit
 )
 

@@ -90,6 +90,7 @@ TEST(importer_config, reads_the_http_settings_headers_and_node_pull_files) {
                 {"https_proxy", "http://lower:3128"},
                 {"no_proxy", ".svc,10.0.0.0/8"},
                 {"IMPORTER_PULL_METHOD", "node"},
+                {"IMPORTER_REGISTRY_IMAGE_ARCHITECTURE", "arm64"},
                 {"IMPORTER_READY_FILE", "/shared/ready"},
                 {"IMPORTER_DONE_FILE", "/shared/done"},
                 {"CDI_METRICS_PORT", "0"},
@@ -107,6 +108,7 @@ TEST(importer_config, reads_the_http_settings_headers_and_node_pull_files) {
     EXPECT_EQ(c.http.proxy.no_proxy, ".svc,10.0.0.0/8");
     EXPECT_EQ(c.checksum, "sha256:abc");
     EXPECT_EQ(c.pull_method, "node");
+    EXPECT_EQ(c.registry_architecture, "arm64");
     EXPECT_EQ(c.ready_file, "/shared/ready");
     EXPECT_EQ(c.done_file, "/shared/done");
     EXPECT_EQ(c.metrics_port, 0);
