@@ -49,14 +49,13 @@ result<bool> containerdisk_overlay::entry(std::string_view path, kind k) {
         if (parts[0] == opaque_marker || parts[0] == std::string(whiteout_prefix) + "disk") {
             layer_.disk_gone = true;
         } else if (parts[0] == "disk") {
-            if (k == kind::directory) layer_.disk_dir = true;
-            // A non-directory "disk" hides the lower disk/ unless this or an upper layer has disk/ as a directory.
-            else if (!upper_.disk_dir) layer_.disk_gone = true;
+            // A non-directory "disk" replaces whatever disk/ the layers below it had (an upper
+            // directory over it starts afresh: nothing below the file shows through).
+            if (k != kind::directory) layer_.disk_gone = true;
         }
         return false;
     }
     if (parts[0] != "disk") return false;
-    layer_.disk_dir = true;
     const std::string& child = parts[1];
     const std::string shown = "disk/" + child;
 
@@ -87,7 +86,6 @@ result<bool> containerdisk_overlay::entry(std::string_view path, kind k) {
 void containerdisk_overlay::end_layer() {
     upper_.disk_gone = upper_.disk_gone || layer_.disk_gone;
     upper_.children_gone = upper_.children_gone || layer_.children_gone;
-    upper_.disk_dir = upper_.disk_dir || layer_.disk_dir;
     upper_.names.insert(layer_.names.begin(), layer_.names.end());
     layer_ = {};
     layer_paths_.clear();

@@ -46,7 +46,6 @@ private:
         bool disk_gone = false;       // disk removed or replaced by a non-directory: nothing below counts
         bool children_gone = false;   // disk/ made opaque: the lower disk/ entries are gone
         std::set<std::string> names;  // disk/<name> present or whited out
-        bool disk_dir = false;        // some entry put disk/ here as a directory
     };
 
     bool hidden(const std::string& child) const;

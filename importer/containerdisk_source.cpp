@@ -64,7 +64,12 @@ result<bool> containerdisk_source::open_next_layer() {
     pipeline_options opts;
     opts.max_compression_layers = 1;
     auto pipe = build_pipeline(std::move(*checked), opts);
-    if (!pipe) return in_layer(pipe.error());
+    if (!pipe) {
+        // The pipeline's disk-image size rules do not apply to a layer: a short one is just not a tar.
+        if (pipe.error().is(errc::too_small) || pipe.error().is(errc::empty))
+            return make_error(errc::bad_image, layer_name_ + " is not a tar archive: " + pipe.error().context);
+        return in_layer(pipe.error());
+    }
     layer_top_ = std::move(pipe->top);
     reader_ = std::make_unique<archive_reader>(*layer_top_);
     spdlog::info("reading {} ({} bytes)", layer_name_, d.size);

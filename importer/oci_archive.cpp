@@ -46,7 +46,10 @@ private:
 
 result<std::unique_ptr<oci_archive>> oci_archive::open(const std::filesystem::path& file, std::string image_name) {
     struct stat st{};
-    if (::stat(file.c_str(), &st) != 0) return errno_error(errno, "oci-archive " + file.string());
+    if (::stat(file.c_str(), &st) != 0) {
+        if (errno == ENOENT) return make_error(errc::bad_request, "oci-archive " + file.string() + " does not exist");
+        return errno_error(errno, "oci-archive " + file.string());
+    }
     if (!S_ISREG(st.st_mode)) return make_error(errc::bad_request, "oci-archive " + file.string() + " is not a regular file");
     return std::unique_ptr<oci_archive>(new oci_archive(file, std::move(image_name)));
 }
