@@ -13,7 +13,7 @@ packages=(
   # peers used by tests and the bench
   qemu-utils curl openssl ca-certificates nginx-light apache2-utils docker-registry skopeo
   xz-utils zstd pigz gzip tar python3 python3-snappy python3-crc32c python3-cryptography util-linux e2fsprogs coreutils procps time
-  nbdkit
+  nbdkit gnuplot-nox fio
 )
 
 missing=()

@@ -228,6 +228,25 @@ TEST(target_sink, direct_io_off_is_buffered) {
     EXPECT_EQ(read_all(path, want.size() + 1), want);
 }
 
+TEST(target_sink, scratch_mode_is_buffered_and_exact_across_writeback_windows) {
+    temp_dir dir;
+    auto path = dir / "tmpimage";
+    auto s = target_sink::create_file(path, target_options{.capacity = std::nullopt, .preallocate = false, .direct_io = false, .scratch = true});
+    ASSERT_TRUE(s) << s.error().message();
+    EXPECT_FALSE((*s)->caps().direct_io);
+    // ~110 MiB: data and holes across several 32 MiB writeback windows, unaligned pieces included.
+    std::vector<step> steps;
+    for (int i = 0; i < 10; ++i) {
+        steps.push_back({false, 7 * MiB + static_cast<std::size_t>(i) * 4099});
+        steps.push_back({true, 4 * MiB + 1});
+    }
+    append_steps(**s, steps);
+    ASSERT_TRUE((*s)->flush());
+    auto want = expected_content(steps);
+    EXPECT_EQ(fs::file_size(path), want.size());
+    EXPECT_EQ(read_all(path, want.size() + 1), want);
+}
+
 TEST(target_sink, on_dev_shm_writes_exactly_with_whatever_io_tmpfs_takes) {
     if (!fs::is_directory("/dev/shm")) GTEST_SKIP() << "no /dev/shm";
     ::setenv("CDI_TEST_TMPDIR", "/dev/shm", 1);
