@@ -1,7 +1,7 @@
 #include "importer/clone_job.hpp"
 
 #include "cdi/unique_fd.hpp"
-#include "convert/raw_copy.hpp"
+#include "convert/overlapped_copy.hpp"
 #include "convert/sparse_writer.hpp"
 #include "convert/target_sink.hpp"
 #include "importer/counting_source.hpp"
@@ -77,10 +77,10 @@ result<void> clone_job::to_device_or_file(source& raw, bool block_target) {
         if (!t) return t.error();
         target = std::move(*t);
     }
-    if (!buffer_) buffer_.emplace(copy_buffer_size);
+    if (!buffer_) buffer_.emplace(2 * copy_buffer_size);
 
     sparse_writer sparse(*target);
-    auto copied = raw_copy(raw, sparse, buffer_->span(), &cancel_);
+    auto copied = overlapped_copy(raw, sparse, buffer_->span().first(copy_buffer_size), buffer_->span().last(copy_buffer_size), &cancel_);
     result<void> flushed = copied ? sparse.flush() : result<void>(copied.error());  // deferred zeros, then fsync
     if (!flushed) {
         target->discard();  // a created file goes; a block device stays as is

@@ -2,7 +2,7 @@
 
 #include "convert/durable.hpp"
 #include "convert/image_inspector.hpp"
-#include "convert/raw_copy.hpp"
+#include "convert/overlapped_copy.hpp"
 #include "convert/sparse_writer.hpp"
 #include "convert/target_sink.hpp"
 #include "importer/counting_source.hpp"
@@ -40,7 +40,7 @@ import_job::import_job(job_spec spec, const qemu_img& qemu, progress& prog, cons
       progress_(prog),
       cancel_(cancel),
       pipe_opts_(std::move(pipe_opts)),
-      buffer_(copy_buffer_size) {}
+      buffer_(2 * copy_buffer_size) {}
 
 result<job_result> import_job::run(source_ptr origin, std::optional<fs::path> origin_path) {
     origin_ = std::move(origin);
@@ -124,7 +124,7 @@ result<phase> import_job::transfer_data_file() {
     }
 
     sparse_writer sparse(*target);
-    auto copied = raw_copy(*pipe_->top, sparse, buffer_.span(), &cancel_);
+    auto copied = overlapped_copy(*pipe_->top, sparse, buffer_.span().first(copy_buffer_size), buffer_.span().last(copy_buffer_size), &cancel_);
     if (!copied) return copied.error();
     if (auto r = sparse.flush(); !r) return r.error();  // emits deferred zeros, then fsyncs the target
     progress_.mark_transfer_done();
@@ -193,7 +193,7 @@ result<phase> import_job::transfer_scratch() {
         return file.error();
     }
     sparse_writer sparse(**file);
-    auto copied = raw_copy(*pipe_->top, sparse, buffer_.span(), &cancel_);
+    auto copied = overlapped_copy(*pipe_->top, sparse, buffer_.span().first(copy_buffer_size), buffer_.span().last(copy_buffer_size), &cancel_);
     if (!copied) {
         if (copied.error().is(errc::too_large)) {
             return make_error(errc::no_space, "scratch space of " + std::to_string(opts.capacity.value_or(0)) +

@@ -29,8 +29,9 @@ namespace cdi {
 
 class import_job {
 public:
-    // The buffer size of the copy loop: large requests keep per-syscall cost (~1 µs here) noise
-    // (performance.md: ovirt-imageio settled on 4-8 MiB).
+    // The size of each of the copy loop's two buffers (one being read into while the other is
+    // written): large requests keep per-syscall cost (~1 µs here) noise (performance.md:
+    // ovirt-imageio settled on 4-8 MiB).
     static constexpr std::size_t copy_buffer_size = 4 << 20;
 
     import_job(job_spec spec, const qemu_img& qemu, progress& prog, const cancel_token& cancel,
@@ -68,7 +69,7 @@ private:
     std::uint64_t capacity_ = 0;   // CDI's availableSpace: min(free space or device size, requested size)
     std::optional<scratch_space> scratch_;
     std::optional<scratch_file> staged_;
-    aligned_buffer buffer_;
+    aligned_buffer buffer_;  // both copy buffers, halves of one allocation
     job_result result_;
 };
 
