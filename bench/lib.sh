@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Helpers for bench/run.sh (sourced, not executed).
-# Needs: bash, python3, coreutils, e2fsprogs (mkfs.ext4 -d), pigz, xz, zstd, qemu-img: all in
+# Needs: bash, python3, coreutils, openssl, e2fsprogs (mkfs.ext4 -d, debugfs), pigz, xz, zstd, qemu-img: all in
 # scripts/setup.sh's package list. GNU time (/usr/bin/time) is used when installed.
 
 bench_log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
@@ -10,8 +10,10 @@ bench_die() { bench_log "error: $*"; exit 1; }
 bench_bytes() { numfmt --from=iec "${1%iB}"; }
 
 # Fills directory $1 with about $2 bytes: three quarters copied from /usr/lib and /usr/share
-# (binaries, text, already-compressed files: the mix a VM disk holds), one quarter random (data
-# that does not compress), so the compressors see realistic ratios.
+# (binaries, text, already-compressed files: the mix a VM disk holds), one quarter pseudo-random
+# (data that does not compress), so the compressors see realistic ratios. Deterministic for a given
+# set of installed packages: files in sorted order, the random part an AES-CTR keystream with a
+# fixed key (file i uses IV i), every time stamp set to BENCH_EPOCH.
 bench_fill_tree() {
   local dir=$1 budget=$2
   local copy_budget=$((budget * 3 / 4)) rand_budget=$((budget - budget * 3 / 4))
@@ -22,16 +24,24 @@ bench_fill_tree() {
       > "$dir.list"
   tar -C / -cf - --no-recursion -T "$dir.list" 2>/dev/null | tar -C "$dir/usr" -xf -
   rm -f "$dir.list"
-  # Random files of 1..64 MiB.
+  # Pseudo-random files of 1..64 MiB (the keystream of zeros: no SIGPIPE, unlike a read of it).
   local left=$rand_budget i=0 n
   while ((left > 0)); do
     n=$(((i % 64 + 1) << 20))
     ((n > left)) && n=$left
-    head -c "$n" /dev/urandom > "$dir/random/r$i.bin"
+    head -c "$n" /dev/zero |
+      openssl enc -aes-128-ctr -nosalt -K 6364692d62656e63682d696e70757473 -iv "$(printf '%032x' "$i")" \
+        > "$dir/random/r$i.bin"
     left=$((left - n))
     i=$((i + 1))
   done
+  find "$dir" -exec touch -h -d "@$BENCH_EPOCH" {} +
 }
+
+# The time stamp of everything in the bench disk, and its filesystem's UUID and directory hash seed.
+BENCH_EPOCH=1700000000
+BENCH_FS_UUID=6e6a1f2c-0000-4000-8000-000000000001
+BENCH_FS_HASH_SEED=6e6a1f2c-0000-4000-8000-000000000002
 
 # Builds the inputs in $1 for a virtual size of $2 bytes, once: disk.raw (an ext4 filesystem about
 # 45% full) and its raw.gz, raw.xz (multi-block), raw.zst and qcow2. A stamp file marks a complete
@@ -49,10 +59,18 @@ bench_build_inputs() {
   bench_fill_tree "$dir/tree" $((size * 45 / 100))
   bench_log "mkfs.ext4 -d onto a $size-byte raw disk"
   truncate -s "$size" "$dir/disk.raw"
-  mkfs.ext4 -q -F -d "$dir/tree" -L bench "$dir/disk.raw" || bench_die "mkfs.ext4 failed"
+  # Fixed UUID, hash seed and mkfs time; -d copies each file's ctime and atime, which cannot be set
+  # in the tree, so debugfs sets them afterwards: the same bytes on every build.
+  E2FSPROGS_FAKE_TIME=$BENCH_EPOCH mkfs.ext4 -q -F -d "$dir/tree" -L bench -U "$BENCH_FS_UUID" \
+    -E hash_seed="$BENCH_FS_HASH_SEED" "$dir/disk.raw" || bench_die "mkfs.ext4 failed"
+  (cd "$dir/tree" && find . -mindepth 1 -printf '%P\n') |
+    awk -v t="$BENCH_EPOCH" '{ gsub(/"/, "\\\""); printf "sif \"/%s\" ctime %s\nsif \"/%s\" atime %s\n", $0, t, $0, t }
+      END { printf "sif / ctime %s\nsif / atime %s\n", t, t }' > "$dir/debugfs.cmds"
+  E2FSPROGS_FAKE_TIME=$BENCH_EPOCH debugfs -w -f "$dir/debugfs.cmds" "$dir/disk.raw" > /dev/null 2>&1 || bench_die "debugfs failed"
+  rm -f "$dir/debugfs.cmds"
   rm -rf "$dir/tree"
-  bench_log "compressing: pigz -6"
-  pigz -6 -p 2 -c "$dir/disk.raw" > "$dir/disk.raw.gz"
+  bench_log "compressing: pigz -6 -n (no name, no time stamp)"
+  pigz -6 -n -p 2 -c "$dir/disk.raw" > "$dir/disk.raw.gz"
   bench_log "compressing: xz -T2 -3 --block-size=16MiB"
   xz -T2 -3 --block-size=16MiB -c "$dir/disk.raw" > "$dir/disk.raw.xz"
   bench_log "compressing: zstd -3 -T2"
@@ -120,10 +138,44 @@ bench_run_cold() {
 bench_gbps() { awk -v s="$1" -v t="$2" 'BEGIN { printf "%.2f", s / t / 1e9 }'; }
 bench_ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b / a }'; }
 
+# CSV output (bench/all.sh sets these; a script run alone writes none). Every field goes through
+# bench_csv_field, so commands with commas or quotes stay one field (RFC 4180).
+#   BENCH_CSV         ours-against-a-peer rows, one per peer, from bench_compare:
+#                     workload,peer,ours_s,peer_s,ours_gbps,peer_gbps,ours_over_peer,ours_rss_mib,peer_rss_mib
+#   BENCH_LIMITS_CSV  physical limits, from bench_limit_row: limit,seconds,gbps,rss_mib
+#   BENCH_SUITE       prefix of the workload in BENCH_CSV ("upload" -> "upload/raw"), so the rows of
+#                     every script stay apart in one file; empty = the bare workload name.
+# The header line is written when the file is missing or empty.
+bench_csv_field() {
+  local f=$1
+  if [[ $f == *[,\"$'\n']* ]]; then f=${f//\"/\"\"}; f="\"$f\""; fi
+  printf '%s' "$f"
+}
+bench_csv_append() { # file header field...
+  local file=$1 header=$2 line="" f
+  shift 2
+  [[ -s $file ]] || printf '%s\n' "$header" > "$file"
+  for f in "$@"; do line+="${line:+,}$(bench_csv_field "$f")"; done
+  printf '%s\n' "$line" >> "$file"
+}
+bench_mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+
+# One physical limit: appends "| name | seconds | GB/s | peak RSS MiB |" to the array BENCH_ROWS
+# and, when BENCH_LIMITS_CSV is set, a CSV row. Args: name seconds bytes rss_kib.
+bench_limit_row() {
+  local name=$1 t=$2 bytes=$3 rss=${4#\~}
+  BENCH_ROWS+=("| $name | $t | $(bench_gbps "$bytes" "$t") | $((rss / 1024)) |")
+  if [[ -n ${BENCH_LIMITS_CSV:-} ]]; then
+    bench_csv_append "$BENCH_LIMITS_CSV" limit,seconds,gbps,rss_mib \
+      "$name" "$t" "$(bench_gbps "$bytes" "$t")" "$(bench_mib "$rss")"
+  fi
+}
+
 # One workload, ours against its peers, in one run: every command REPS times, interleaved and
 # rotated (rep r starts with command r mod n, so no runner always follows the same one), each cold
 # through the caller's run function (which prints "seconds rss_kib"); the first rep's output is
-# compared with the reference disk. Appends one markdown row per peer to the array BENCH_ROWS:
+# compared with the reference disk. Appends one markdown row per peer to the array BENCH_ROWS
+# (and one CSV row per peer to $BENCH_CSV when set, above):
 # | workload | peer | ours s | peer s | ours GB/s | peer GB/s | ours/peer | ours RSS MiB | peer RSS MiB |
 # Args: workload virtual_size reps reference output run_function ours_command peer_command...
 bench_compare() {
@@ -154,6 +206,12 @@ bench_compare() {
     # shellcheck disable=SC2086
     peer_t=$(bench_median ${times[i]})
     BENCH_ROWS+=("| $w | \`${cmds[i]}\` | $ours_t | $peer_t | $(bench_gbps "$size" "$ours_t") | $(bench_gbps "$size" "$peer_t") | $(bench_ratio "$ours_t" "$peer_t") | $((rss_max[0] / 1024)) | $((rss_max[i] / 1024)) |")
+    if [[ -n ${BENCH_CSV:-} ]]; then
+      bench_csv_append "$BENCH_CSV" workload,peer,ours_s,peer_s,ours_gbps,peer_gbps,ours_over_peer,ours_rss_mib,peer_rss_mib \
+        "${BENCH_SUITE:+$BENCH_SUITE/}$w" "${cmds[i]}" "$ours_t" "$peer_t" "$(bench_gbps "$size" "$ours_t")" \
+        "$(bench_gbps "$size" "$peer_t")" "$(bench_ratio "$ours_t" "$peer_t")" "$(bench_mib "${rss_max[0]}")" \
+        "$(bench_mib "${rss_max[i]}")"
+    fi
   done
   bench_log "$w: ${times[*]}"
 }

@@ -4,6 +4,7 @@
 # body to a file), side by side in one run. nginx only stores the bytes, so for the compressed and
 # converted forms its time includes what a user would run next (xz -dc, qemu-img convert); every
 # runner ends with the target synced, as ours fsyncs before answering 200.
+# With BENCH_TARGET=block the target is a loop device instead of a file (see below).
 # Prints a markdown table on stdout; progress goes to stderr.
 #
 # Environment:
@@ -12,7 +13,14 @@
 #   REPS          timed runs of each command (default 3); the table shows medians
 #   BENCH_SERVER  the cdi-uploadserver binary (default <repo>/build-bench/server/cdi-uploadserver)
 #   BENCH_ONLY    subset of: raw xz gz qcow2 (default all)
-# Needs root (drops the page cache before every timed run).
+#   BENCH_TARGET  file (default): the target is $BENCH_DIR/out-upload/target/disk.img;
+#                 block: a loop device over a file of the disk's size under $BENCH_DIR (detached on
+#                 exit), given to ours as DESTINATION (as CDI does for block PVCs); nginx stores the
+#                 upload in a file, then `dd oflag=direct conv=fsync` (raw, after xz -dc / gzip -dc)
+#                 or `qemu-img convert -n` (qcow2) writes the device. Before every run (timed or
+#                 not) the device is filled with a non-zero pattern (untimed), so every runner starts
+#                 from the same allocated, dirty device and zeros it must write are checked by cmp.
+# Needs root (drops the page cache before every timed run; losetup for the block target).
 # shellcheck disable=SC2016
 set -euo pipefail
 
@@ -26,6 +34,8 @@ dir=${BENCH_DIR:-/var/tmp/cdi-bench}
 reps=${REPS:-3}
 server=${BENCH_SERVER:-$repo/build-bench/server/cdi-uploadserver}
 only=${BENCH_ONLY:-raw xz gz qcow2}
+target=${BENCH_TARGET:-file}
+[[ $target == file || $target == block ]] || bench_die "BENCH_TARGET is file or block, not $target"
 
 [[ $(id -u) -eq 0 ]] || bench_die "run as root: every timed run starts with drop_caches"
 [[ -x $server ]] || bench_die "no server at $server (cmake --build build-bench --target cdi-uploadserver)"
@@ -36,12 +46,25 @@ done
 bench_build_inputs "$dir" "$size"
 ref="$dir/disk.raw"
 work="$dir/out-upload"
+[[ $target == block ]] && work+=-block
 export BENCH_CMD_LOG="$work/commands.log"
 export TARGET_DIR="$work/target" SCRATCH_DIR="$work/scratch" TLS_DIR="$work/tls" NGINX_DIR="$work/nginx"
 export SERVER=$server IMAGE_SIZE=$size
 rm -rf "$work"
 mkdir -p "$work" "$TLS_DIR" "$NGINX_DIR"
 : > "$BENCH_CMD_LOG"
+
+# The block target: a loop device exactly the disk's size, so cmp compares the whole device.
+export DEV=""
+out=$TARGET_DIR/disk.img
+if [[ $target == block ]]; then
+  command -v losetup > /dev/null || bench_die "missing tool: losetup (scripts/setup.sh installs util-linux)"
+  truncate -s "$size" "$work/block.img"
+  DEV=$(losetup --find --show "$work/block.img") || bench_die "losetup failed"
+  trap 'losetup -d "$DEV" 2> /dev/null || true; rm -f "$work/block.img"' EXIT
+  out=$DEV
+  bench_log "block target: $DEV over $work/block.img"
+fi
 
 # Certificates: a CA, the server's (127.0.0.1) and the upload proxy's client certificate.
 bash "$repo/scripts/make-upload-pki.sh" "$TLS_DIR"
@@ -59,7 +82,7 @@ ours() {
     CLIENT_CERT_FILE="$TLS_DIR/ca.crt" CLIENT_NAME=client.upload-server.cdi.kubevirt.io \
     UPLOAD_IMAGE_SIZE="$IMAGE_SIZE" FILESYSTEM_OVERHEAD=0 LISTEN_ADDRESS=127.0.0.1 LISTEN_PORT=0 \
     CDI_DATA_DIR="$TARGET_DIR" CDI_SCRATCH_DIR="$SCRATCH_DIR" CDI_TERMINATION_LOG="$TARGET_DIR/../termination-log" \
-    DEADLINE="$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)" "$SERVER" 2> "$TARGET_DIR/../server.log" &
+    ${DEV:+DESTINATION="$DEV"} DEADLINE="$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)" "$SERVER" 2> "$TARGET_DIR/../server.log" &
   local pid=$! port=
   for _ in $(seq 200); do
     port=$(sed -n 's/.*listening on .*:\([0-9][0-9]*\)$/\1/p' "$TARGET_DIR/../server.log" | head -n 1)
@@ -105,6 +128,21 @@ EOF
   wait "$pid" || true
   [[ $code == 201 || $code == 204 ]] || return 1
   local up=$TARGET_DIR/upload out=$TARGET_DIR/disk.img
+  if [[ -n $DEV ]]; then
+    # dd: whole 4 MiB blocks from the pipe (iflag=fullblock: O_DIRECT refuses short writes).
+    local -
+    set -o pipefail
+    local dd_dev="dd of=$DEV bs=4M iflag=fullblock oflag=direct conv=fsync status=none"
+    case $1 in
+      raw) $dd_dev if="$up" ;;
+      xz) xz -dc -T0 "$up" | $dd_dev ;;
+      gz) gzip -dc "$up" | $dd_dev ;;
+      qcow2) qemu-img convert -n -f qcow2 -O raw -t writeback "$up" "$DEV" ;;
+    esac || return 1
+    rm "$up"
+    sync "$DEV"
+    return 0
+  fi
   case $1 in
     raw) mv "$up" "$out" ;;
     xz) xz -dc -T0 "$up" > "$out" && rm "$up" ;;
@@ -114,6 +152,15 @@ EOF
   sync "$out"
 }
 export -f upload free_port ours nginx_put
+
+# The block target's run: the device filled with a non-zero pattern (untimed), then one cold run.
+run_block() {
+  { yes cdi-bench-fill || true; } | dd of="$DEV" bs=4M count="$IMAGE_SIZE" iflag=count_bytes,fullblock oflag=direct status=none ||
+    bench_die "could not fill $DEV"
+  bench_run_cold "$1"
+}
+run=bench_run_cold
+[[ $target == block ]] && run=run_block
 
 declare -A input
 input[raw]=$dir/disk.raw
@@ -126,13 +173,13 @@ for w in $only; do
   export IN=${input[$w]:-}
   [[ -n $IN ]] || bench_die "unknown workload $w"
   cat "$IN" > /dev/null # the host's cache: see run.sh
-  bench_compare "$w" "$size" "$reps" "$ref" "$TARGET_DIR/disk.img" bench_run_cold ours "nginx_put $w"
+  bench_compare "$w" "$size" "$reps" "$ref" "$out" "$run" ours "nginx_put $w"
 done
 rm -rf "$TARGET_DIR" "$SCRATCH_DIR"
 
-echo "Virtual size $size bytes; median of $reps cold runs each; GB/s = virtual size / time (10^9 bytes)."
+echo "Target: $target${DEV:+ ($DEV, a loop device over $work/block.img)}. Virtual size $size bytes; median of $reps cold runs each; GB/s = virtual size / time (10^9 bytes)."
 echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs."
 echo
-echo "| upload | peer | ours s | peer s | ours GB/s | peer GB/s | ours/peer | ours peak RSS MiB | peer peak RSS MiB |"
+echo "| upload ($target) | peer | ours s | peer s | ours GB/s | peer GB/s | ours/peer | ours peak RSS MiB | peer peak RSS MiB |"
 echo "|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${BENCH_ROWS[@]}"
