@@ -43,27 +43,6 @@ private:
     std::thread::id thread_;
 };
 
-// Counts reads and cancels the token at the given one.
-class canceling_source final : public source {
-public:
-    canceling_source(source& inner, cancel_token& token, std::size_t after) : inner_(inner), token_(token), after_(after) {}
-    result<std::size_t> read(std::span<std::byte> buf) override {
-        if (++reads_ == after_) token_.cancel();
-        return inner_.read(buf);
-    }
-
-private:
-    source& inner_;
-    cancel_token& token_;
-    std::size_t after_;
-    std::size_t reads_ = 0;
-};
-
-class empty_source final : public source {
-public:
-    result<std::size_t> read(std::span<std::byte>) override { return std::size_t{0}; }
-};
-
 TEST(overlapped_copy, round_trips_every_read_size_in_order) {
     auto data = random_bytes(300000, 9);
     aligned_buffer buf(2 * 16384);

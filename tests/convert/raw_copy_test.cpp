@@ -11,28 +11,6 @@
 namespace cdi::test {
 namespace {
 
-// Delegates to a source and cancels the token after a number of reads.
-class canceling_source final : public source {
-public:
-    canceling_source(source& inner, cancel_token& token, std::size_t after) : inner_(inner), token_(token), after_(after) {}
-    result<std::size_t> read(std::span<std::byte> buf) override {
-        if (++reads_ == after_) token_.cancel();
-        return inner_.read(buf);
-    }
-
-private:
-    source& inner_;
-    cancel_token& token_;
-    std::size_t after_;
-    std::size_t reads_ = 0;
-};
-
-// No data at all (scripted_source({}) would memcpy from a null pointer).
-class empty_source final : public source {
-public:
-    result<std::size_t> read(std::span<std::byte>) override { return std::size_t{0}; }
-};
-
 TEST(raw_copy, round_trips_every_read_size_without_flushing) {
     auto data = random_bytes(300000, 9);
     aligned_buffer buf(64 * 1024);

@@ -1,5 +1,6 @@
 // The cdi-importer binary as the controller runs it: environment in, exit status and termination
 // message out (contract section 1.4), byte for byte.
+#include "support/importer_process.hpp"
 #include "support/test_env.hpp"
 
 #include <gtest/gtest.h>
@@ -23,25 +24,7 @@ protected:
         must_run("head -c 3M /dev/urandom > " + q(dir_ / "disk.raw") + " && truncate -s 8M " + q(dir_ / "disk.raw"));
     }
 
-    struct outcome {
-        int status;
-        std::string message;
-        std::string log;
-    };
-
-    outcome run(std::map<std::string, std::string> env) {
-        env.emplace("CDI_DATA_DIR", data_.string());
-        env.emplace("CDI_SCRATCH_DIR", scratch_.string());
-        env.emplace("CDI_BLOCK_DEVICE", (dir_ / "no-block").string());
-        env.emplace("CDI_TERMINATION_LOG", (dir_ / "termination-log").string());
-        env.emplace("CDI_METRICS_PORT", "0");
-        std::string cmd = "env -i PATH=\"$PATH\"";
-        for (const auto& [k, v] : env) cmd += " " + k + "=" + q(v);
-        cmd += " " CDI_BINARY_DIR "/importer/cdi-importer -v=3 -alsologtostderr";
-        auto r = test::run_command(cmd);
-        auto msg = test::read_file(dir_ / "termination-log");
-        return {r.status, std::string(msg.begin(), msg.end()), r.output};
-    }
+    test::importer_outcome run(std::map<std::string, std::string> env) { return test::run_importer(dir_.path(), std::move(env)); }
 
     test::temp_dir dir_;
     fs::path data_ = dir_ / "data";

@@ -1,6 +1,7 @@
 // cdi-importer with IMPORTER_SOURCE=http against a real nginx (issue 4): the environment the
 // controller sets in, exit status, termination message, target and metrics endpoint out.
 #include "support/nginx.hpp"
+#include "support/importer_process.hpp"
 #include "support/pki.hpp"
 #include "support/test_env.hpp"
 
@@ -32,32 +33,15 @@ protected:
         raw_ = test::read_file(www_ / "disk.img");
     }
 
-    struct outcome {
-        int status;
-        std::string message;
-        std::string log;
-    };
+    using outcome = test::importer_outcome;
 
-    std::string command(std::map<std::string, std::string> env) {
-        env.emplace("CDI_DATA_DIR", data_.string());
-        env.emplace("CDI_SCRATCH_DIR", scratch_.string());
-        env.emplace("CDI_BLOCK_DEVICE", (dir_ / "no-block").string());
-        env.emplace("CDI_TERMINATION_LOG", (dir_ / "termination-log").string());
-        env.emplace("CDI_PROXY_CERT_DIR", (dir_ / "no-proxycerts").string());
-        env.emplace("CDI_EXTRA_HEADERS_DIR", (dir_ / "no-extraheaders").string());
-        env.emplace("CDI_METRICS_PORT", "0");
+    std::map<std::string, std::string> with_defaults(std::map<std::string, std::string> env) {
         env.emplace("IMPORTER_CONTENTTYPE", "kubevirt");
         env.emplace("OWNER_UID", "0f3c-uid");
-        std::string cmd = "env -i PATH=\"$PATH\"";
-        for (const auto& [k, v] : env) cmd += " " + k + "=" + q(v);
-        return cmd + " " CDI_BINARY_DIR "/importer/cdi-importer -v=3 -alsologtostderr";
+        return env;
     }
-
-    outcome run(std::map<std::string, std::string> env) {
-        auto r = test::run_command(command(std::move(env)));
-        auto msg = test::read_file(dir_ / "termination-log");
-        return {r.status, std::string(msg.begin(), msg.end()), r.output};
-    }
+    std::string command(std::map<std::string, std::string> env) { return test::importer_command(dir_.path(), with_defaults(std::move(env))); }
+    outcome run(std::map<std::string, std::string> env) { return test::run_importer(dir_.path(), with_defaults(std::move(env))); }
 
     std::unique_ptr<nginx_server> serve(nginx_options o = {}) {
         o.root = www_;

@@ -3,6 +3,7 @@
 // controller sets in; exit status, termination message, target and scratch out. Every imported
 // target must equal `qemu-img convert` of the disk inside the image.
 #include "support/docker_registry.hpp"
+#include "support/importer_process.hpp"
 #include "support/nginx.hpp"
 #include "support/pki.hpp"
 #include "support/test_env.hpp"
@@ -118,33 +119,17 @@ protected:
         fs::create_directories(scratch_);
     }
 
-    struct outcome {
-        int status;
-        std::string message;
-        std::string log;
-    };
+    using outcome = test::importer_outcome;
 
-    std::string command(std::map<std::string, std::string> env) {
+    static std::map<std::string, std::string> with_defaults(std::map<std::string, std::string> env) {
         env.emplace("IMPORTER_SOURCE", "registry");
-        env.emplace("CDI_DATA_DIR", data_.string());
-        env.emplace("CDI_SCRATCH_DIR", scratch_.string());
-        env.emplace("CDI_BLOCK_DEVICE", (work_ / "no-block").string());
-        env.emplace("CDI_TERMINATION_LOG", (work_ / "termination-log").string());
-        env.emplace("CDI_PROXY_CERT_DIR", (work_ / "no-proxycerts").string());
-        env.emplace("CDI_EXTRA_HEADERS_DIR", (work_ / "no-extraheaders").string());
-        env.emplace("CDI_METRICS_PORT", "0");
         env.emplace("IMPORTER_CONTENTTYPE", "kubevirt");
         env.emplace("IMPORTER_IMAGE_SIZE", "8Mi");
         env.emplace("OWNER_UID", "0f3c-uid");
-        std::string cmd = "env -i PATH=\"$PATH\"";
-        for (const auto& [k, v] : env) cmd += " " + k + "=" + q(v);
-        return cmd + " " CDI_BINARY_DIR "/importer/cdi-importer -alsologtostderr";
+        return env;
     }
-    outcome run(std::map<std::string, std::string> env) {
-        fs::remove(work_ / "termination-log");
-        auto r = test::run_command(command(std::move(env)));
-        return {r.status, read_text(work_ / "termination-log"), r.output};
-    }
+    std::string command(std::map<std::string, std::string> env) { return test::importer_command(work_.path(), with_defaults(std::move(env))); }
+    outcome run(std::map<std::string, std::string> env) { return test::run_importer(work_.path(), with_defaults(std::move(env))); }
 
     // The raw disk qemu-img makes of an image file, at the target's size.
     std::vector<char> expected(const fs::path& image_file) {

@@ -225,20 +225,6 @@ private:
         return r + "'";
     }
 
-    static unsigned short free_port() {
-        int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t len = sizeof a;
-        if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-            ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-            if (fd >= 0) ::close(fd);
-            throw std::runtime_error("registry fixture: cannot pick a free port");
-        }
-        ::close(fd);
-        return ntohs(a.sin_port);
-    }
 
     std::string token_origin() const {
         return std::string(tls() ? "https://" : "http://") + "127.0.0.1:" + std::to_string(token_port_);
@@ -314,7 +300,7 @@ private:
         if (opts_.token_auth) start_token_server();
         std::string last_log;
         for (int attempt = 0; attempt < 5; ++attempt) {  // another process may take the port first
-            port_ = free_port();
+            port_ = free_loopback_port();
             const auto conf = dir_ / "config.yml";
             const auto text = config();
             write_file(conf, text.data(), text.size());

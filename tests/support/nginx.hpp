@@ -105,20 +105,6 @@ public:
 private:
     explicit nginx_server(nginx_options opts) : opts_(std::move(opts)), dir_(tmp_.path()) {}
 
-    static unsigned short free_port() {
-        int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t len = sizeof a;
-        if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-            ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-            if (fd >= 0) ::close(fd);
-            throw std::runtime_error("nginx fixture: cannot pick a free port");
-        }
-        ::close(fd);
-        return ntohs(a.sin_port);
-    }
 
     static std::string header_var(const std::string& name) {
         std::string v = "$http_";
@@ -187,7 +173,7 @@ private:
         if (opts_.basic_auth) write_htpasswd();
         std::string last_error;
         for (int attempt = 0; attempt < 5; ++attempt) {  // another process may take the port first
-            port_ = free_port();
+            port_ = free_loopback_port();
             const auto conf = dir_ / "nginx.conf";
             const auto text = config();
             write_file(conf, text.data(), text.size());

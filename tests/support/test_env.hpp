@@ -3,6 +3,9 @@
 // with the real tools (qemu-img, gzip, xz, zstd), loop devices, and skips with a reason when a tool
 // or root is missing.
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -69,6 +72,23 @@ inline std::string must_run(const std::string& cmd) {
     auto r = run_command(cmd);
     if (r.status != 0) throw std::runtime_error("fixture command failed (" + std::to_string(r.status) + "): " + cmd + "\n" + r.output);
     return r.output;
+}
+
+// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released), for peers
+// that must be told their port up front; callers retry when another process took it meanwhile.
+inline unsigned short free_loopback_port() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+        if (fd >= 0) ::close(fd);
+        throw std::runtime_error("cannot pick a free port on 127.0.0.1");
+    }
+    ::close(fd);
+    return ntohs(a.sin_port);
 }
 
 inline bool have_tool(const std::string& name) {

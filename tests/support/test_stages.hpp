@@ -1,6 +1,7 @@
 #pragma once
 // Test doubles for the data-path contracts: in-memory sources with chosen read sizes and injected
 // faults, and a sink that records what it was asked to do. Used by every stage test.
+#include "cdi/progress.hpp"
 #include "cdi/sink.hpp"
 #include "cdi/source.hpp"
 
@@ -65,6 +66,28 @@ inline result<bytes> drain(source& src, std::size_t buf_size = 64 * 1024) {
         out.insert(out.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*n));
     }
 }
+
+// Delegates to a source and cancels the token at its after-th read (1-based).
+class canceling_source final : public source {
+public:
+    canceling_source(source& inner, cancel_token& token, std::size_t after) : inner_(inner), token_(token), after_(after) {}
+    result<std::size_t> read(std::span<std::byte> buf) override {
+        if (++reads_ == after_) token_.cancel();
+        return inner_.read(buf);
+    }
+
+private:
+    source& inner_;
+    cancel_token& token_;
+    std::size_t after_;
+    std::size_t reads_ = 0;
+};
+
+// No data at all (scripted_source({}) would memcpy from a null pointer).
+class empty_source final : public source {
+public:
+    result<std::size_t> read(std::span<std::byte>) override { return std::size_t{0}; }
+};
 
 // Records appended data and zero runs in memory; fails the fail_at-th call (1-based) with errc::io.
 class recording_sink final : public sink {
