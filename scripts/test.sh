@@ -2,7 +2,9 @@
 # The README's test command and CI's: set up, build, and pass every test.
 #   1. scripts/setup.sh (packages; quick when everything is installed)
 #   2. release build in build/ and every ctest test (unit + integration; root-only tests run as root)
-#   3. ASan + UBSan build in build-asan/ and the unit tests again under the sanitizers
+#   3. the two pod images built from build/ with podman and run as CDI runs them
+#      (tests/containers/images_test.sh; it skips with a reason where podman cannot run containers)
+#   4. ASan + UBSan build in build-asan/ and the unit tests again under the sanitizers
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +17,9 @@ cmake --build build -j "$jobs"
 
 echo "== tests (release)"
 ctest --test-dir build -j "$jobs" --output-on-failure --timeout 600
+
+echo "== pod images (podman)"
+CDI_RELEASE_DIR="$PWD/build" CDI_SKIP_CMAKE=1 bash tests/containers/images_test.sh
 
 echo "== sanitizer build (ASan + UBSan)"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCDI_SANITIZE=ON -DCDI_BUILD_BENCH=OFF >/dev/null
