@@ -166,28 +166,9 @@ result<void> target_sink::pwrite_all(const std::byte* p, std::size_t len, std::u
         len -= static_cast<std::size_t>(w);
         off += static_cast<std::uint64_t>(w);
     }
-    if (opts_.scratch) return bound_dirty_pages(off);
     return {};
 }
 
-result<void> target_sink::bound_dirty_pages(std::uint64_t written_end) {
-    // 32 MiB: large enough that the disk sees big sequential writes, small enough that two windows
-    // of dirty pages stay far below a pod's memory limit.
-    constexpr std::uint64_t scratch_window = 32 << 20;
-    if (written_end < writeback_started_ + scratch_window) return {};
-    if (writeback_started_ > writeback_waited_) {
-        const auto len = writeback_started_ - writeback_waited_;
-        if (::sync_file_range(fd_.get(), static_cast<off_t>(writeback_waited_), static_cast<off_t>(len),
-                              SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) != 0)
-            return errno_error(errno, "writing back " + name());
-        writeback_waited_ = writeback_started_;
-    }
-    if (::sync_file_range(fd_.get(), static_cast<off_t>(writeback_started_), static_cast<off_t>(written_end - writeback_started_),
-                          SYNC_FILE_RANGE_WRITE) != 0)
-        return errno_error(errno, "writing back " + name());
-    writeback_started_ = written_end;
-    return {};
-}
 
 result<void> target_sink::write_blocks(const std::byte* p, std::size_t len) {
     const bool aligned = reinterpret_cast<std::uintptr_t>(p) % block_size_ == 0;

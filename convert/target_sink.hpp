@@ -38,10 +38,11 @@ struct target_options {
     // Try O_DIRECT; fall back to buffered I/O when the target refuses it.
     bool direct_io = true;
     // A staging file in scratch (give direct_io = false): written through the page cache so that
-    // its next reader, qemu-img, finds it there instead of re-reading the disk; writeback is started
-    // every scratch_window bytes with sync_file_range and the window before is waited for, so at
-    // most two windows are dirty at once; flush() neither fsyncs nor syncs the directory (scratch
-    // does not outlive the job).
+    // its next reader, qemu-img, finds it there instead of re-reading the disk, and flush() neither
+    // fsyncs nor syncs the directory: scratch does not outlive the job, and a file deleted before
+    // the kernel writes it back costs no disk writes at all. Dirty pages are bounded by the kernel's
+    // dirty limits (in a pod, its memory cgroup's). Measured: forcing writeback every 32 MiB with
+    // sync_file_range cost 10.8-11.7 s against 7.2-8.4 s on the 4 GiB HTTP qcow2 import.
     bool scratch = false;
 };
 
@@ -92,8 +93,6 @@ private:
     // pwrite of all of [p, p + len) at off: EINTR and short writes retried; O_DIRECT's EINVAL
     // switches to buffered I/O and retries.
     result<void> pwrite_all(const std::byte* p, std::size_t len, std::uint64_t off);
-    // Scratch files: starts writeback of the newest full window, waits for the one before.
-    result<void> bound_dirty_pages(std::uint64_t written_end);
     result<void> set_direct(bool on);
     void fall_back_to_buffered(int err);
     std::string name() const;
@@ -116,8 +115,6 @@ private:
     bool write_file_zeros_ = false;  // files preallocated without fallocate: zero runs are written
     bool dir_synced_ = false;
     bool discarded_ = false;
-    std::uint64_t writeback_started_ = 0;  // scratch: writeback started for [0, this)
-    std::uint64_t writeback_waited_ = 0;   // scratch: written back for [0, this)
     bool preallocation_applied_ = false;
 };
 

@@ -117,7 +117,8 @@ importer_config importer_config::from_env(const env_lookup& getenv_fn, const std
     }
     c.spec.filesystem_overhead = parse_overhead(env(getenv_fn, "FILESYSTEM_OVERHEAD"));
     c.spec.preallocate = parse_go_bool("PREALLOCATION", env(getenv_fn, "PREALLOCATION"));
-    c.spec.cache = env(getenv_fn, "CACHE_MODE") == "TRYNONE" ? cache_mode::try_none : cache_mode::writeback;
+    // CACHE_MODE (CDI: "TRYNONE" or unset) is accepted; O_DIRECT is tried either way (job.hpp).
+    c.spec.cache = cache_mode::try_none;
 
     c.http = http_from_env(getenv_fn, environ_entries);
     c.checksum = env(getenv_fn, "IMPORTER_CHECKSUM");

@@ -228,13 +228,13 @@ TEST(target_sink, direct_io_off_is_buffered) {
     EXPECT_EQ(read_all(path, want.size() + 1), want);
 }
 
-TEST(target_sink, scratch_mode_is_buffered_and_exact_across_writeback_windows) {
+TEST(target_sink, scratch_mode_is_buffered_and_exact) {
     temp_dir dir;
     auto path = dir / "tmpimage";
     auto s = target_sink::create_file(path, target_options{.capacity = std::nullopt, .preallocate = false, .direct_io = false, .scratch = true});
     ASSERT_TRUE(s) << s.error().message();
     EXPECT_FALSE((*s)->caps().direct_io);
-    // ~110 MiB: data and holes across several 32 MiB writeback windows, unaligned pieces included.
+    // ~110 MiB of data and holes, unaligned pieces included.
     std::vector<step> steps;
     for (int i = 0; i < 10; ++i) {
         steps.push_back({false, 7 * MiB + static_cast<std::size_t>(i) * 4099});
