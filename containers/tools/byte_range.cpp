@@ -1,17 +1,13 @@
 #include "containers/tools/byte_range.hpp"
 
+#include "containers/tools/http_request.hpp"
+
 #include <limits>
 #include <optional>
 
 namespace cdi {
 
 namespace {
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
 
 std::optional<std::uint64_t> parse_number(std::string_view s) {
     if (s.empty()) return std::nullopt;
@@ -30,14 +26,14 @@ std::optional<std::uint64_t> parse_number(std::string_view s) {
 byte_range parse_byte_range(std::string_view header, std::uint64_t size) {
     constexpr byte_range whole{};
     constexpr byte_range unsatisfiable{byte_range::kind::unsatisfiable, 0, 0};
-    header = trim(header);
+    header = trim_ows(header);
     if (!header.starts_with("bytes=")) return whole;
-    std::string_view spec = trim(header.substr(6));
+    std::string_view spec = trim_ows(header.substr(6));
     if (spec.find(',') != std::string_view::npos) return whole;
     const auto dash = spec.find('-');
     if (dash == std::string_view::npos) return unsatisfiable;
-    const std::string_view a = trim(spec.substr(0, dash));
-    const std::string_view b = trim(spec.substr(dash + 1));
+    const std::string_view a = trim_ows(spec.substr(0, dash));
+    const std::string_view b = trim_ows(spec.substr(dash + 1));
     if (a.empty()) {  // suffix: the last n bytes
         auto n = parse_number(b);
         if (!n || *n == 0 || size == 0) return unsatisfiable;

@@ -7,12 +7,6 @@ namespace cdi {
 
 namespace {
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
 char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 bool is_token_char(char c) {
@@ -31,7 +25,7 @@ bool is_token(std::string_view s) {
 bool has_token(std::string_view value, std::string_view token) {
     while (!value.empty()) {
         auto comma = value.find(',');
-        std::string_view item = trim(value.substr(0, comma));
+        std::string_view item = trim_ows(value.substr(0, comma));
         if (item.size() == token.size()) {
             bool same = true;
             for (std::size_t i = 0; i < item.size() && same; ++i) same = lower(item[i]) == token[i];
@@ -99,7 +93,7 @@ std::optional<http_request> parse_request_head(std::string_view head) {
         if (colon == std::string_view::npos || !is_token(line.substr(0, colon))) return std::nullopt;
         std::string name(line.substr(0, colon));
         for (char& c : name) c = lower(c);
-        r.headers.emplace_back(std::move(name), std::string(trim(line.substr(colon + 1))));
+        r.headers.emplace_back(std::move(name), std::string(trim_ows(line.substr(colon + 1))));
     }
     if (first) return std::nullopt;
     return r;
@@ -162,6 +156,12 @@ std::string http_date(std::time_t t) {
                   tm.tm_mday, months[static_cast<std::size_t>(tm.tm_mon) % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
                   tm.tm_sec);
     return buf.data();
+}
+
+std::string_view trim_ows(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
 }
 
 }  // namespace cdi

@@ -39,4 +39,7 @@ std::optional<std::string> request_path(std::string_view target);
 // An IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") for Date and Last-Modified.
 std::string http_date(std::time_t t);
 
+// s without leading and trailing spaces and tabs (HTTP's optional whitespace).
+std::string_view trim_ows(std::string_view s);
+
 }  // namespace cdi

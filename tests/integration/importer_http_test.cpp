@@ -8,7 +8,6 @@
 #include <gtest/gtest.h>
 
 #include <map>
-#include <regex>
 
 namespace cdi {
 namespace {
@@ -40,7 +39,6 @@ protected:
         env.emplace("OWNER_UID", "0f3c-uid");
         return env;
     }
-    std::string command(std::map<std::string, std::string> env) { return test::importer_command(dir_.path(), with_defaults(std::move(env))); }
     outcome run(std::map<std::string, std::string> env) { return test::run_importer(dir_.path(), with_defaults(std::move(env))); }
 
     std::unique_ptr<nginx_server> serve(nginx_options o = {}) {
@@ -283,39 +281,12 @@ TEST_F(importer_http_test, a_block_target_on_a_loop_device_gets_zeros_in_the_hol
 TEST_F(importer_http_test, the_metrics_endpoint_answers_the_controllers_scrape_during_the_import) {
     auto web = serve({.limit_rate = "2m"});  // 8 MiB at 2 MiB/s: about 4 s to scrape in
     fs::remove(scratch_);
-    // In the background, its output in a file (never in the pipe run_command reads to its end).
-    must_run(command({{"IMPORTER_SOURCE", "http"}, {"IMPORTER_ENDPOINT", web->url("/disk.img")}}) + " > /dev/null 2> " +
-             q(dir_ / "importer.log") + " &");
-    std::regex port_re("metrics endpoint listening on port (\\d+)");
-    std::string port;
-    for (int i = 0; i < 100 && port.empty(); ++i) {
-        auto log = test::read_file(dir_ / "importer.log");
-        std::smatch m;
-        std::string text(log.begin(), log.end());
-        if (std::regex_search(text, m, port_re)) port = m[1];
-        else std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    ASSERT_FALSE(port.empty());
-    // The controller's regex (contract 7), over its HTTPS scrape with verification off.
-    std::regex sample(R"((kubevirt_cdi_import_progress_total)\{ownerUID="0f3c-uid"\} (\d{1,3}\.?\d*))");
-    double last = -1.0;
-    int samples = 0;
-    for (int i = 0; i < 40; ++i) {
-        auto r = test::run_command("curl -sk --max-time 2 https://127.0.0.1:" + port + "/metrics");
-        std::smatch m;
-        if (r.status != 0 || !std::regex_search(r.output, m, sample)) break;  // the importer finished
-        double v = std::stod(m[2]);
-        EXPECT_GE(v, last) << "progress went backwards";
-        last = v;
-        ++samples;
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-    EXPECT_GE(samples, 3);
-    EXPECT_GT(last, 0.0);
-    // The termination message is the importer's last act.
-    for (int i = 0; i < 300 && !fs::exists(dir_ / "termination-log"); ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const auto samples = test::import_while_scraping_progress(
+        dir_.path(), with_defaults({{"IMPORTER_SOURCE", "http"}, {"IMPORTER_ENDPOINT", web->url("/disk.img")}}));
+    ASSERT_FALSE(samples.empty());
+    for (std::size_t i = 1; i < samples.size(); ++i) EXPECT_GE(samples[i], samples[i - 1]) << "progress went backwards";
+    EXPECT_GE(samples.size(), 3u);
+    EXPECT_GT(samples.back(), 0.0);
     EXPECT_EQ(test::read_file(data_ / "disk.img"), raw_);
 }
 

@@ -12,8 +12,6 @@
 
 #include <fstream>
 #include <map>
-#include <regex>
-#include <thread>
 
 namespace cdi {
 namespace {
@@ -128,7 +126,6 @@ protected:
         env.emplace("OWNER_UID", "0f3c-uid");
         return env;
     }
-    std::string command(std::map<std::string, std::string> env) { return test::importer_command(work_.path(), with_defaults(std::move(env))); }
     outcome run(std::map<std::string, std::string> env) { return test::run_importer(work_.path(), with_defaults(std::move(env))); }
 
     // The raw disk qemu-img makes of an image file, at the target's size.
@@ -378,34 +375,12 @@ TEST_F(importer_registry_test, the_metrics_endpoint_reports_progress_during_the_
     auto web = test::nginx_server::start({.root = www, .limit_rate = "1m"});
     fs::remove(scratch_);
     const std::string endpoint = "docker://127.0.0.1:" + std::to_string(web->port()) + "/cdi/slow:v1";
-    // In the background, its output in a file (never in the pipe run_command reads to its end).
-    must_run(command({{"IMPORTER_ENDPOINT", endpoint}, {"INSECURE_TLS", "true"}}) + " > /dev/null 2> " + q(work_ / "importer.log") + " &");
-    std::regex port_re("metrics endpoint listening on port (\\d+)");
-    std::string port;
-    for (int i = 0; i < 100 && port.empty(); ++i) {
-        const auto text = read_text(work_ / "importer.log");
-        std::smatch m;
-        if (std::regex_search(text, m, port_re)) port = m[1];
-        else std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    ASSERT_FALSE(port.empty());
-    std::regex sample(R"((kubevirt_cdi_import_progress_total)\{ownerUID="0f3c-uid"\} (\d{1,3}\.?\d*))");
-    double last = -1.0;
-    int samples = 0;
-    for (int i = 0; i < 60; ++i) {
-        auto r = test::run_command("curl -sk --max-time 2 https://127.0.0.1:" + port + "/metrics");
-        std::smatch m;
-        if (r.status != 0 || !std::regex_search(r.output, m, sample)) break;  // the importer finished
-        const double v = std::stod(m[2]);
-        EXPECT_GE(v, last) << "progress went backwards";
-        last = v;
-        ++samples;
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-    EXPECT_GE(samples, 3);
-    EXPECT_GT(last, 0.0);
-    for (int i = 0; i < 300 && !fs::exists(work_ / "termination-log"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const auto samples =
+        test::import_while_scraping_progress(work_.path(), with_defaults({{"IMPORTER_ENDPOINT", endpoint}, {"INSECURE_TLS", "true"}}));
+    ASSERT_FALSE(samples.empty()) << read_text(work_ / "importer.log");
+    for (std::size_t i = 1; i < samples.size(); ++i) EXPECT_GE(samples[i], samples[i - 1]) << "progress went backwards";
+    EXPECT_GE(samples.size(), 3u);
+    EXPECT_GT(samples.back(), 0.0);
     EXPECT_EQ(read_text(work_ / "termination-log"), R"({"scratchSpaceRequired":false,"preallocationApplied":false,"message":"Import Complete"})")
         << read_text(work_ / "importer.log");
     EXPECT_EQ(test::read_file(data_ / "disk.img"), expected_raw(dir_->path() / "disk.raw"));
