@@ -42,6 +42,7 @@ enum class errc {
     tls_config,            // E_TLS_CONFIG
     digest_mismatch,       // E_DIGEST_MISMATCH
     scratch_required,      // E_SCRATCH_REQUIRED: a convertible image and no scratch space
+    proxy,                 // E_PROXY: the proxy broke its protocol (bytes after its CONNECT answer, bad answer)
 };
 
 // The stable token for a class, e.g. "E_UNSAFE_IMAGE".
@@ -73,6 +74,7 @@ constexpr std::string_view class_token(errc e) noexcept {
     case errc::tls_config: return "E_TLS_CONFIG";
     case errc::digest_mismatch: return "E_DIGEST_MISMATCH";
     case errc::scratch_required: return "E_SCRATCH_REQUIRED";
+    case errc::proxy: return "E_PROXY";
     }
     return "E_UNKNOWN";
 }
