@@ -63,6 +63,29 @@ bool plain_file_name(std::string_view f) {
     });
 }
 
+// What qemu 7.2's vmdk_open reads besides the header (block/vmdk.c): for every "KDMV"/"COWD" file,
+// DESC_SIZE = 20 sectors at byte 0x200, whatever the header's desc_offset and desc_size say, as a C
+// string (up to the first NUL); vmdk_parent_open strstr()s it for "parentFileNameHint" anywhere (a
+// comment, a ddb value, past desc_size, in a file with no descriptor at all), skips that word and two
+// more characters, and takes the text up to the next '"' as the backing file, which qemu-img then
+// opens (a host path, or an nbd:/http: address).
+constexpr std::uint64_t qemu_desc_at = 0x200;
+constexpr std::size_t qemu_desc_size = 20 * 512;
+constexpr std::string_view parent_hint = "parentFileNameHint";
+
+result<void> check_qemu_parent_hint(const image_reader& file) {
+    std::string text(qemu_desc_size, '\0');  // past the end of the file reads as zeros, as qemu's does
+    auto n = file.read_some(qemu_desc_at, std::as_writable_bytes(std::span(text)));
+    if (!n) return n.error();
+    text.resize(std::min(*n, text.find('\0')));
+    const auto at = text.find(parent_hint);
+    if (at == std::string::npos) return {};
+    const std::string_view from = std::string_view(text).substr(std::min(text.size(), at + parent_hint.size() + 2));
+    const std::string_view name = from.substr(0, from.find('"'));
+    return make_error(errc::unsafe_image, "vmdk parentFileNameHint at byte " + std::to_string(qemu_desc_at + at) + " (\"" +
+                                              sanitize_for_message(name) + "\") names a parent image");
+}
+
 error line_error(std::string_view line) {
     return make_error(errc::unsafe_image, "vmdk descriptor line \"" + sanitize_for_message(line) + "\" is not allowed");
 }
@@ -178,6 +201,14 @@ result<vmdk_header> vmdk_header::read(const image_reader& file) {
         return make_error(errc::unsafe_image, "vmdk descriptor file without an embedded sparse extent is not allowed");
     }
     if (*got < 512) return make_error(errc::corrupt_image, "vmdk header is truncated: file is " + std::to_string(file.size()) + " bytes");
+    // qemu's vmdk_open_vmdk4, before anything else: capacity 0 with a descriptor offset means "read up
+    // to 1 MiB at desc_offset as a descriptor FILE" (no desc_size bound), whose createType is found
+    // by strstr and whose extent lines (sscanf on every line) qemu opens as other files.
+    if (load_le64(sector, 12) == 0 && load_le64(sector, 28) != 0) {
+        return make_error(errc::unsafe_image, "vmdk sparse header with zero capacity and a descriptor at sector " +
+                                                  std::to_string(load_le64(sector, 28)) +
+                                                  " is read by qemu as a descriptor file naming other files");
+    }
 
     vmdk_header h;
     if (auto r = h.parse(sector, ""); !r) return r.error();
@@ -213,6 +244,7 @@ result<vmdk_header> vmdk_header::read(const image_reader& file) {
     } else {
         h.create_type_ = h.compressed_ ? "streamOptimized" : "monolithicSparse";
     }
+    if (auto r = check_qemu_parent_hint(file); !r) return r.error();
     if (h.create_type_ == "streamOptimized" && !h.compressed_) {
         return make_error(errc::corrupt_image, "vmdk streamOptimized image without the compressed-grains flag");
     }

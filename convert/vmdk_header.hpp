@@ -3,6 +3,9 @@
 // streamOptimized ("KDMV" sparse header with an embedded descriptor). A text descriptor file
 // (monolithicFlat, twoGbMaxExtent*, vmfs, ...) names other files as extents and is refused, as is an
 // embedded descriptor with any line outside the known keys (CVE-2022-47951; oslo check_descriptor).
+// Beyond that descriptor, what qemu itself reads is refused the way qemu reads it: "parentFileNameHint"
+// anywhere in the 20 sectors at byte 0x200 (up to the first NUL), and a zero capacity with a
+// descriptor offset (qemu then parses that descriptor as a descriptor file and opens its extents).
 #include "convert/image_reader.hpp"
 
 #include <cstdint>

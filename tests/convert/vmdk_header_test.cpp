@@ -72,4 +72,63 @@ TEST_F(vmdk_header, refuses_grain_offset_past_the_end_of_the_file) {
     expect_refused(inspect(p, image_format::vmdk), errc::corrupt_image, "vmdk image is truncated: grains start at sector 1048576");
 }
 
+// ---- what qemu 7.2 reads beyond the embedded descriptor (block/vmdk.c vmdk_parent_open, vmdk_open_vmdk4) ----
+
+TEST_F(vmdk_header, refuses_parent_file_name_hint_in_a_comment) {
+    // qemu strstr()s the descriptor area: a comment line names the backing file as well as a key does.
+    const auto p = h::vmdk_patched_descriptor(d(), "#DDB", "#parentFileNameHint=\"/etc/hostname\"");
+    expect_refused(inspect(p, image_format::vmdk), errc::unsafe_image, "parentFileNameHint at byte ");
+    expect_refused(inspect(p, image_format::vmdk), errc::unsafe_image, "(\"/etc/hostname\") names a parent image");
+}
+
+TEST_F(vmdk_header, refuses_parent_file_name_hint_in_a_ddb_value) {
+    const auto p = h::vmdk_patched_descriptor(d(), "ddb.adapterType = \"ide\"", "ddb.note = \"parentFileNameHint=\"nbd://127.0.0.1:10809\"");
+    expect_refused(inspect(p, image_format::vmdk), errc::unsafe_image, "(\"nbd://127.0.0.1:10809\") names a parent image");
+}
+
+TEST_F(vmdk_header, refuses_parent_file_name_hint_past_the_declared_descriptor_size) {
+    // desc_size 1: our line check reads one sector, qemu reads 20 sectors up to the first NUL.
+    const auto p = h::create(d(), "s.vmdk", "vmdk", "4M", "subformat=monolithicSparse");
+    std::string text = h::peek(p, 512, 512);
+    text.resize(text.find('\0'));
+    text += "#" + std::string(511 - text.size() % 512, 'x') + "\nparentFileNameHint=\"/etc/hostname\"\n";
+    h::poke(p, 512, text);
+    h::poke(p, 36, h::le(1, 8));
+    expect_refused(inspect(p, image_format::vmdk), errc::unsafe_image, "(\"/etc/hostname\") names a parent image");
+}
+
+TEST_F(vmdk_header, refuses_parent_file_name_hint_at_0x200_when_the_header_has_no_descriptor) {
+    const auto p = h::create(d(), "n.vmdk", "vmdk", "4M", "subformat=monolithicSparse");
+    h::poke(p, 28, h::le(0, 8));  // desc_offset 0: no descriptor for us, qemu still reads 0x200
+    h::poke(p, 512, "parentFileNameHint=\"/etc/hostname\"");
+    expect_refused(inspect(p, image_format::vmdk), errc::unsafe_image, "parentFileNameHint at byte 512");
+}
+
+TEST_F(vmdk_header, refuses_parent_file_name_hint_at_0x200_when_the_descriptor_is_elsewhere) {
+    const auto p = h::create(d(), "m.vmdk", "vmdk", "4M", "subformat=monolithicSparse");
+    const std::string desc = h::peek(p, 512, 20 * 512);
+    const std::uint64_t moved = fs::file_size(p) / 512;
+    h::poke(p, moved * 512, desc);  // a clean copy of the descriptor at the end
+    h::poke(p, 28, h::le(moved, 8));
+    h::poke(p, 512, "parentFileNameHint=\"/etc/hostname\"\n");
+    expect_refused(inspect(p, image_format::vmdk), errc::unsafe_image, "(\"/etc/hostname\") names a parent image");
+}
+
+TEST_F(vmdk_header, accepts_parent_file_name_hint_after_the_first_nul_where_qemu_stops) {
+    const auto p = h::create(d(), "z.vmdk", "vmdk", "4M", "subformat=monolithicSparse");
+    h::poke(p, 512 + 19 * 512, "parentFileNameHint=\"/etc/hostname\"");
+    auto r = inspect(p, image_format::vmdk);
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->virtual_size, 4u << 20);
+}
+
+TEST_F(vmdk_header, refuses_zero_capacity_that_qemu_reads_as_a_descriptor_file) {
+    // qemu: capacity 0 and a desc_offset -> the descriptor is parsed as a descriptor file; createType
+    // found by strstr (here in a comment before the real line) and the SPARSE extent opened as a file.
+    const auto p = h::vmdk_patched_descriptor(d(), "createType=\"monolithicSparse\"",
+                                              "#createType=\"twoGbMaxExtentSparse\"\ncreateType=\"monolithicSparse\"");
+    h::poke(p, 12, h::le(0, 8));
+    expect_refused(inspect(p, image_format::vmdk), errc::unsafe_image, "zero capacity and a descriptor at sector 1");
+}
+
 }  // namespace
