@@ -8,9 +8,11 @@
 
 #include <array>
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <cerrno>
 #include <charconv>
+#include <spdlog/spdlog.h>
 #include <vector>
 
 namespace cdi {
@@ -53,6 +55,29 @@ std::string local_path(const fs::path& p) {
     fs::path abs = fs::absolute(p, ec);
     if (ec || !abs.is_absolute()) abs = fs::path("/") / p;  // cwd unknown: still never an option or protocol
     return abs.string();
+}
+
+// The image to inspect or convert, as qemu-img is given it:
+//   json:{"backing":null,"file":{"driver":"file","filename":"<absolute path>"}}
+// "backing": null opens the image with BDRV_O_NO_BACKING, so a backing name in it (a qcow2 backing
+// file, a VMDK parentFileNameHint) is reported by info but never opened, by any call (qemu-img check
+// opens the whole chain otherwise); the "file" driver reads the name as a local path, never a
+// protocol. The format still comes from -f.
+std::string source_image(const fs::path& p) {
+    boost::json::object file;
+    file["driver"] = "file";
+    file["filename"] = local_path(p);
+    boost::json::object spec;
+    spec["backing"] = nullptr;
+    spec["file"] = std::move(file);
+    return "json:" + boost::json::serialize(spec);
+}
+
+// qemu-img's own text can name host paths and addresses (a hostile image's references, our staged
+// path): it goes to the log only, and the caller's message gets our words and the exit status.
+void log_tool_stderr(std::string_view what, std::string_view format, const std::string& file, const subprocess_result& r) {
+    spdlog::warn("qemu-img {} -f {} {}: {}: {}", what, format, file, describe_exit(r.exit_status),
+                 r.stderr_text.empty() ? std::string_view("(no stderr)") : std::string_view(r.stderr_text));
 }
 
 bool says_no_space(std::string_view text) {
@@ -134,14 +159,14 @@ bool qemu_img::supports_direct_io(const fs::path& dst) {
 
 result<qemu_image_info> qemu_img::info(const fs::path& path, std::string_view format) const {
     if (auto ok = check_format(format); !ok) return ok.error();
-    const std::string file = local_path(path);
+    const std::string file = source_image(path);
     auto run = run_subprocess({binary_, "info", "-f", std::string(format), "--output=json", file},
                               inspect_options(inspect_cpu_seconds, inspect_wall_timeout));
     if (!run) return run.error();
     if (run->exit_status != 0) {
-        std::string msg = "qemu-img info -f " + std::string(format) + " rejected " + file + ": ";
-        if (auto line = last_line(run->stderr_text); !line.empty()) msg += std::string(line) + ": ";
-        return make_error(errc::corrupt_image, msg + describe_exit(run->exit_status));
+        log_tool_stderr("info", format, file, *run);
+        return make_error(errc::corrupt_image, "qemu-img info -f " + std::string(format) + " could not open the image: " +
+                                                   describe_exit(run->exit_status));
     }
     boost::system::error_code ec;
     boost::json::value doc = boost::json::parse(run->stdout_text, ec);
@@ -170,23 +195,17 @@ result<qemu_image_info> qemu_img::info(const fs::path& path, std::string_view fo
 
 result<void> qemu_img::check(const fs::path& path, std::string_view format) const {
     if (auto ok = check_format(format); !ok) return ok.error();
-    const std::string file = local_path(path);
+    const std::string file = source_image(path);
     auto run = run_subprocess({binary_, "check", "-f", std::string(format), file},
                               inspect_options(check_cpu_seconds, check_wall_timeout));
     if (!run) return run.error();
     // 0 clean, 3 leaked clusters only (space waste, data intact), 63 no check for this format (raw).
     if (run->exit_status == 0 || run->exit_status == 3 || run->exit_status == 63) return {};
-    std::string_view cause = first_line_with(run->stdout_text, "errors were found");
-    if (auto e = first_line_with(run->stderr_text, "ERROR"); !e.empty()) {
-        cause = cause.empty() ? e : cause;
-        return make_error(errc::corrupt_image, "qemu-img check -f " + std::string(format) + " " + file + ": " +
-                                                   std::string(cause) + " (first: " + std::string(e) +
-                                                   "): " + describe_exit(run->exit_status));
-    }
-    if (cause.empty()) cause = last_line(run->stderr_text);
-    std::string msg = "qemu-img check -f " + std::string(format) + " " + file + ": ";
-    if (!cause.empty()) msg += std::string(cause) + ": ";
-    return make_error(errc::corrupt_image, msg + describe_exit(run->exit_status));
+    log_tool_stderr("check", format, file, *run);
+    if (auto found = first_line_with(run->stdout_text, "errors were found"); !found.empty()) spdlog::warn("qemu-img check: {}", found);
+    // 2: corruption found; 1: the image could not be opened or checked.
+    const std::string what = run->exit_status == 2 ? " found the image corrupted: " : " could not check the image: ";
+    return make_error(errc::corrupt_image, "qemu-img check -f " + std::string(format) + what + describe_exit(run->exit_status));
 }
 
 namespace {
@@ -210,7 +229,7 @@ result<void> run_with_prealloc_fallback(std::string_view what, const std::vector
 result<bool> qemu_img::convert(const fs::path& src, std::string_view format, const fs::path& dst,
                                const convert_options& opts) const {
     if (auto ok = check_format(format); !ok) return ok.error();
-    const std::string in = local_path(src);
+    const std::string in = source_image(src);
     const std::string out = local_path(dst);
     const bool direct = opts.cache == cache_mode::try_none && supports_direct_io(out);
 

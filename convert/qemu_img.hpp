@@ -3,6 +3,10 @@
 // - the format is ALWAYS pinned with -f (never probed), including calls on our own raw output;
 // - file names are made absolute before they reach argv, so no name can read as an option ("-x"),
 //   a protocol ("nbd:", "json:") or anything but a local path;
+// - the source image of info, check and convert is passed as json:{"backing":null,"file":{"driver":
+//   "file","filename":...}}: no call opens a backing chain (check would), whatever the image names;
+// - info and check failures carry our words and the exit status, never qemu-img's text (it can name
+//   host paths and addresses a hostile image made qemu try): that goes to the log;
 // - info and check run under RLIMIT_AS 1 GiB and RLIMIT_CPU with a wall timeout (CVE-2015-5162);
 //   convert runs under a no-progress watchdog instead (a large convert legitimately uses memory).
 // The binary is injectable so tests can substitute fake qemu-img scripts.
@@ -48,12 +52,13 @@ public:
     explicit qemu_img(std::string binary = "qemu-img") : binary_(std::move(binary)) {}
 
     // qemu-img info -f <format> --output=json. Under RLIMIT_AS 1 GiB, RLIMIT_CPU 30 s and a 30 s wall
-    // timeout. qemu-img refusing the file is errc::corrupt_image with qemu's message.
+    // timeout. qemu-img refusing the file is errc::corrupt_image "qemu-img info -f <format> could not
+    // open the image: exit status N" (qemu's stderr is logged).
     result<qemu_image_info> info(const std::filesystem::path& path, std::string_view format) const;
 
     // qemu-img check -f <format>. Exit 0 (clean), 3 (leaked clusters only: harmless) and 63 (the format
     // has no check, e.g. raw) pass; 1 (could not check) and 2 (corruption) are errc::corrupt_image
-    // with qemu's first error line.
+    // naming which, and the exit status (qemu's output is logged).
     result<void> check(const std::filesystem::path& path, std::string_view format) const;
 
     // qemu-img convert [prealloc] -f <format> -O raw -t <cache> -p [-W -m 16] [-n] src dst
