@@ -123,11 +123,9 @@ TEST_F(vmdk_header, accepts_parent_file_name_hint_after_the_first_nul_where_qemu
 }
 
 TEST_F(vmdk_header, refuses_zero_capacity_that_qemu_reads_as_a_descriptor_file) {
-    // qemu: capacity 0 and a desc_offset -> the descriptor is parsed as a descriptor file; createType
-    // found by strstr (here in a comment before the real line) and the SPARSE extent opened as a file.
-    const auto p = h::vmdk_patched_descriptor(d(), "createType=\"monolithicSparse\"",
-                                              "#createType=\"twoGbMaxExtentSparse\"\ncreateType=\"monolithicSparse\"");
-    h::poke(p, 12, h::le(0, 8));
+    // qemu: capacity 0 and a desc_offset -> the descriptor is parsed as a descriptor file and its RW
+    // extent lines opened, past desc_size and whatever the line check made of it.
+    const auto p = h::vmdk_zero_capacity_naming(d(), "/etc/hostname");
     expect_refused(inspect(p, image_format::vmdk), errc::unsafe_image, "zero capacity and a descriptor at sector 1");
 }
 

@@ -209,6 +209,24 @@ inline fs::path vmdk_patched_descriptor(const fs::path& dir, const std::string& 
     return p;
 }
 
+// qemu 7.2 reads a sparse VMDK whose header has capacity 0 and a descriptor offset as a descriptor
+// FILE: up to 1 MiB from desc_offset (desc_size ignored), createType by strstr, every "RW" extent line
+// opened. This one keeps a descriptor the line check accepts in its one declared sector (desc_size
+// 1; the first createType is in a comment; the one extent line is RDONLY, which qemu skips) and names
+// `extent` as a FLAT extent of 4 MiB in the next sector: qemu-img reads that host file as the disk.
+inline fs::path vmdk_zero_capacity_naming(const fs::path& dir, const std::string& extent) {
+    const auto p = create(dir, "zero.vmdk", "vmdk", "4M", "subformat=monolithicSparse");
+    std::string text = "# Disk DescriptorFile\n#createType=\"monolithicFlat\"\nversion=1\nCID=12345678\nparentCID=ffffffff\n"
+                       "createType=\"monolithicSparse\"\nRDONLY 8192 SPARSE \"zero.vmdk\"\n#";
+    text.resize(512, 'x');
+    text += "\nRW 8192 FLAT \"" + extent + "\" 0\n";
+    text.resize(20 * 512, '\0');
+    poke(p, 512, text);
+    poke(p, 12, le(0, 8));  // capacity
+    poke(p, 36, le(1, 8));  // desc_size
+    return p;
+}
+
 // A streamOptimized VMDK laid out the way VMware streams it: grain directory offset GD_AT_END in the
 // header, and a footer (footer marker, a copy of the header with the real offset, end-of-stream
 // marker) appended. qemu-img writes the offset in the header, so this is forged from its output.

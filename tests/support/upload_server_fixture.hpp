@@ -35,7 +35,7 @@ class server_process {
 public:
     server_process(const std::map<std::string, std::string>& env, const std::filesystem::path& log) : log_(log) {
         std::vector<std::string> strings;
-        if (const char* path = std::getenv("PATH")) strings.push_back(std::string("PATH=") + path);
+        if (const char* path = std::getenv("PATH"); path && !env.count("PATH")) strings.push_back(std::string("PATH=") + path);
         for (const auto& [k, v] : env) strings.push_back(k + "=" + v);
         std::vector<char*> envp;
         for (auto& s : strings) envp.push_back(s.data());
