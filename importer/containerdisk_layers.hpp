@@ -12,9 +12,9 @@
 
 namespace cdi {
 
-// The most distinct layers a containerdisk may have: the layer depth Docker has always refused to
-// go beyond (aufs' 127), so no image a container runtime can run is refused; a real containerdisk
-// has one to a few layers.
+// The most distinct layers a containerdisk may have: 127, the depth Docker's aufs storage could
+// stack (the limit image builders have kept to since); a real containerdisk has one to a few layers.
+// Far below the 1024 entries a manifest may list (image_manifest.hpp).
 inline constexpr std::size_t max_distinct_layers = 127;
 
 // layers: the manifest's, base first. Returns the ones to read, base first, each digest once at its
