@@ -1,5 +1,6 @@
 #include "importer/containerdisk_image.hpp"
 
+#include "importer/containerdisk_layers.hpp"
 #include "importer/env_labels.hpp"
 #include "importer/image_blobs.hpp"
 
@@ -38,6 +39,9 @@ result<containerdisk_image> resolve_containerdisk(image_source& images, std::str
         if (auto* m = std::get_if<image_manifest>(&*parsed)) {
             containerdisk_image out;
             out.manifest = std::move(*m);
+            auto layers = layers_to_read(out.manifest.layers);
+            if (!layers) return prefixed(layers.error(), "manifest of " + images.name() + ": ");
+            out.layers = std::move(*layers);
             auto config_blob = images.open_blob(out.manifest.config);
             if (!config_blob) return config_blob.error();
             const std::string what = "config " + out.manifest.config.digest + " of " + images.name();

@@ -10,6 +10,8 @@
 //     `Error validating architecture: manifest image architecture: "<a>" doesn't match requested architecture: "<b>"`;
 //   - a bootable container (labels containers.bootc=1 or ostree.bootable=1): `bootc image detected: …`.
 // The config's Env entries containing KUBEVIRT_IO_ become the termination message's labels.
+// The manifest's layers are reduced to layers_to_read() (each digest once; bounded count) before
+// the config or any layer is fetched.
 #include "cdi/error.hpp"
 #include "importer/image_manifest.hpp"
 #include "importer/image_source.hpp"
@@ -17,11 +19,13 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace cdi {
 
 struct containerdisk_image {
     image_manifest manifest;
+    std::vector<descriptor> layers;  // layers_to_read(manifest.layers), base first
     image_config config;
     std::map<std::string, std::string> labels;
 };

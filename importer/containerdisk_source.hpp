@@ -30,7 +30,7 @@ namespace cdi {
 
 class containerdisk_source final : public source {
 public:
-    // layers in manifest order (base first).
+    // layers in manifest order (base first), as layers_to_read() leaves them (each digest once).
     static result<std::unique_ptr<containerdisk_source>> open(image_source& images, std::vector<descriptor> layers);
 
     ~containerdisk_source() override;

@@ -4,6 +4,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -21,6 +22,8 @@
 #include <exception>
 #include <system_error>
 #include <thread>
+#include <variant>
+#include <vector>
 
 namespace cdi {
 namespace {
@@ -72,12 +75,18 @@ bool is_http_error(const boost::system::error_code& ec) {
 
 }  // namespace
 
-metrics_server::connection_slot::connection_slot(std::atomic<std::size_t>& count) noexcept : count_(&count) {
-    count_->fetch_add(1, std::memory_order_relaxed);
+metrics_server::connection_slot::connection_slot(metrics_server& server) : server_(&server) {
+    connection c;
+    c.view.id = server.next_id_++;
+    c.view.since = std::chrono::steady_clock::now();
+    it_ = server.connections_.insert(server.connections_.end(), c);
+    server.active_.fetch_add(1, std::memory_order_relaxed);
 }
 
 metrics_server::connection_slot::~connection_slot() {
-    if (count_ != nullptr) count_->fetch_sub(1, std::memory_order_relaxed);
+    if (server_ == nullptr) return;
+    server_->connections_.erase(it_);
+    server_->active_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 struct metrics_server::runtime {
@@ -198,19 +207,57 @@ asio::awaitable<void> metrics_server::accept_loop(tcp::acceptor& acceptor) {
             co_await retry.async_wait(use_tuple);
             continue;
         }
-        if (active_.load(std::memory_order_relaxed) >= opts_.max_connections) {
+        if (!make_room()) {
             boost::system::error_code ignored;
             socket.close(ignored);
             continue;
         }
-        // Counted here, before the session first runs, so the next accept sees it.
-        asio::co_spawn(acceptor.get_executor(), session(std::move(socket), connection_slot(active_)), log_exception);
+        // Registered here, before the session first runs, so the next accept sees it.
+        asio::co_spawn(acceptor.get_executor(), session(std::move(socket), connection_slot(*this)), log_exception);
     }
 }
 
-asio::awaitable<void> metrics_server::session(tcp::socket socket, connection_slot /*held for the frame's life*/) {
+bool metrics_server::make_room() {
+    std::vector<metrics_slot> live;
+    live.reserve(connections_.size());
+    for (const auto& c : connections_) {
+        if (!c.closing) live.push_back(c.view);
+    }
+    const auto a = admit_newcomer(live, opts_.max_connections, std::chrono::steady_clock::now(), opts_.stall_grace);
+    if (a.evict) {
+        for (auto& c : connections_) {
+            if (c.view.id != *a.evict) continue;
+            // Its pending operation completes with operation_aborted and its session unwinds.
+            c.closing = true;
+            boost::system::error_code ignored;
+            if (c.socket != nullptr) c.socket->close(ignored);
+        }
+    }
+    return a.admit;
+}
+
+asio::awaitable<bool> metrics_server::first_byte(tcp::socket& socket, const connection& conn) {
+    using namespace asio::experimental::awaitable_operators;
+    if (conn.closing) co_return false;
+    asio::steady_timer silent(socket.get_executor());
+    silent.expires_after(opts_.first_byte_timeout);
+    // Whichever completes first cancels the other.
+    auto first = co_await (socket.async_wait(tcp::socket::wait_read, use_tuple) || silent.async_wait(use_tuple));
+    if (first.index() != 0) co_return false;  // silent for first_byte_timeout
+    const auto [ec] = std::get<0>(first);
+    co_return !ec && !conn.closing;
+}
+
+asio::awaitable<void> metrics_server::session(tcp::socket socket, connection_slot slot) {
+    connection& conn = slot.get();  // lives as long as this frame's parameter
+    conn.socket = &socket;
+    if (!co_await first_byte(socket, conn)) co_return;
+    conn.view.heard_from = true;
+    conn.view.since = std::chrono::steady_clock::now();
+
     stream_type stream(beast::tcp_stream(std::move(socket)), *tls_);
     auto& lowest = beast::get_lowest_layer(stream);
+    conn.socket = &lowest.socket();
     lowest.expires_after(opts_.header_timeout);
     auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
     if (hec) co_return;
@@ -220,6 +267,7 @@ asio::awaitable<void> metrics_server::session(tcp::socket socket, connection_slo
         http::request_parser<http::string_body> parser;
         parser.header_limit(opts_.max_header_bytes);
         parser.body_limit(max_body_bytes);
+        conn.view.since = std::chrono::steady_clock::now();  // a new exchange: idle time counts toward it
         lowest.expires_after(opts_.header_timeout);
         auto [ec, n] = co_await http::async_read(stream, buf, parser, use_tuple);
         http::response<http::string_body> res;
@@ -256,6 +304,7 @@ asio::awaitable<void> metrics_server::session(tcp::socket socket, connection_slo
         auto [wec, wn] = co_await http::async_write(stream, res, use_tuple);
         if (wec || !res.keep_alive()) break;
     }
+    if (conn.closing) co_return;  // evicted: the socket is closed already
     lowest.expires_after(shutdown_timeout);
     co_await stream.async_shutdown(use_tuple);
 }

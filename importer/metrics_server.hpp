@@ -12,15 +12,20 @@
 //
 // TLS: a self-signed EC P-256 certificate with CN "cloner_target", valid one year, generated in
 // memory at the first start() (the controller scrapes with InsecureSkipVerify). TLS >= 1.2.
-// Limits: the TLS handshake plus a whole request must arrive within header_timeout (CDI's
-// ReadHeaderTimeout, 10 s), which also bounds idle keep-alive; at most max_connections at once
-// (extra connections are closed on accept); headers over max_header_bytes get 431; malformed
-// requests get 400 and the connection closes; methods other than GET/HEAD get 405.
+// Limits: a connection that sends nothing is closed after first_byte_timeout (2 s); once it has,
+// the TLS handshake plus a whole request must arrive within header_timeout (CDI's
+// ReadHeaderTimeout, 10 s), which also bounds idle keep-alive; headers over max_header_bytes get
+// 431; malformed requests get 400 and the connection closes; methods other than GET/HEAD get 405.
+// At most max_connections at once: when all are taken, a newcomer takes the slot of the oldest
+// connection that has sent nothing, else of one whose handshake or request has lasted stall_grace
+// or more (metrics_slot_policy.hpp), else it is closed on accept. So idle or stalled connections
+// cannot keep the controller's scrape out (issue 19.3).
 //
 // A failure to listen is returned by start(); callers log it and carry on (CDI's endpoint failing
 // does not stop the import). stop() and the destructor close everything and join the thread.
 // start()/stop()/port() are for one controlling thread.
 #include "cdi/error.hpp"
+#include "importer/metrics_slot_policy.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -31,6 +36,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -49,6 +55,8 @@ struct metrics_server_options {
     // 0 binds any free port (tests); port() tells which.
     std::uint16_t port = 8443;
     std::chrono::milliseconds header_timeout = std::chrono::seconds(10);
+    std::chrono::milliseconds first_byte_timeout = std::chrono::seconds(2);
+    std::chrono::milliseconds stall_grace = std::chrono::seconds(2);
     std::size_t max_connections = 16;
     std::uint32_t max_header_bytes = 8 * 1024;
 };
@@ -88,18 +96,33 @@ private:
     struct runtime;
     using tcp = boost::asio::ip::tcp;
 
-    // One counted connection; a session's parameter, so it is released with the coroutine frame
-    // even when the session is destroyed before it first runs (stop()).
+    // One served connection as the slot policy sees it, and how to close it. Server thread only.
+    struct connection {
+        metrics_slot view;
+        tcp::socket* socket = nullptr;  // set by its session while it runs
+        bool closing = false;           // evicted: closed and unwinding, no longer counted by the policy
+    };
+
+    // One registered, counted connection; a session's parameter, so it is released with the
+    // coroutine frame even when the session is destroyed before it first runs (stop()).
     class connection_slot {
     public:
-        explicit connection_slot(std::atomic<std::size_t>& count) noexcept;
-        connection_slot(connection_slot&& o) noexcept : count_(std::exchange(o.count_, nullptr)) {}
+        explicit connection_slot(metrics_server& server);
+        connection_slot(connection_slot&& o) noexcept : server_(std::exchange(o.server_, nullptr)), it_(o.it_) {}
         connection_slot& operator=(connection_slot&&) = delete;
         ~connection_slot();
+        connection& get() const noexcept { return *it_; }
 
     private:
-        std::atomic<std::size_t>* count_;
+        metrics_server* server_;
+        std::list<connection>::iterator it_;
     };
+
+    // Whether a newcomer may be served, closing the connection the policy evicts for it.
+    bool make_room();
+    // Waits for the connection's first byte: false when it closed, was evicted or stayed silent
+    // for first_byte_timeout.
+    boost::asio::awaitable<bool> first_byte(tcp::socket& socket, const connection& conn);
 
     result<void> make_tls();
     boost::asio::awaitable<void> accept_loop(tcp::acceptor& acceptor);
@@ -111,6 +134,8 @@ private:
     metrics_server_options opts_;
     std::atomic<long> last_cents_{0};  // the floor: the highest value served, in hundredths
     std::atomic<std::size_t> active_{0};  // changed on the server thread only
+    std::list<connection> connections_;    // server thread only; outlives the sessions (runtime_)
+    std::uint64_t next_id_ = 0;
     std::uint16_t port_ = 0;
     std::optional<boost::asio::ssl::context> tls_;
     // Declared last: destroyed (with the suspended sessions) before what they use.

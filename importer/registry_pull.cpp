@@ -41,7 +41,7 @@ result<std::unique_ptr<registry_pull>> registry_pull::open(const std::string& en
         return wrapped(image.error(), std::string(read_failed) + (pull_failure ? "failed to pull image: " : ""));
     }
     p->image_ = std::move(*image);
-    auto disk = containerdisk_source::open(*p->images_, p->image_.manifest.layers);
+    auto disk = containerdisk_source::open(*p->images_, p->image_.layers);
     if (!disk) return wrapped(disk.error(), read_failed);
     p->disk_ = std::move(*disk);
     return p;

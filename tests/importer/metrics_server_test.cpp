@@ -37,6 +37,8 @@ protected:
         o.address = "127.0.0.1";
         o.port = 0;
         o.header_timeout = 1s;
+        o.first_byte_timeout = 500ms;
+        o.stall_grace = 200ms;
         return o;
     }
 
@@ -157,9 +159,19 @@ TEST_F(metrics_server_test, presents_a_self_signed_cloner_target_certificate_val
     EXPECT_NE(tls11.find("Cipher is (NONE)"), std::string::npos) << "TLS 1.1 accepted: " << tls11;
 }
 
-TEST_F(metrics_server_test, a_silent_connection_is_closed_after_the_header_timeout) {
+TEST_F(metrics_server_test, a_silent_connection_is_closed_after_the_first_byte_timeout) {
     auto fd = connect_tcp(server_->port());
     ASSERT_TRUE(fd);
+    auto t = time_to_close(fd.get());
+    ASSERT_TRUE(t) << "not closed within 5 s";
+    EXPECT_GE(*t, 400ms);
+    EXPECT_LE(*t, 900ms) << "the header timeout is 1 s";
+}
+
+TEST_F(metrics_server_test, a_connection_stalled_after_its_first_byte_is_closed_after_the_header_timeout) {
+    auto fd = connect_tcp(server_->port());
+    ASSERT_TRUE(fd);
+    ASSERT_EQ(::send(fd.get(), "\x16", 1, MSG_NOSIGNAL), 1);  // the first byte of a TLS record
     auto t = time_to_close(fd.get());
     ASSERT_TRUE(t) << "not closed within 5 s";
     EXPECT_GE(*t, 800ms);
@@ -196,9 +208,11 @@ TEST_F(metrics_server_test, caps_concurrent_connections_and_frees_slots) {
     ASSERT_TRUE(wait_for_connections(*server_, 16));
     auto extra = connect_tcp(server_->port());
     ASSERT_TRUE(extra);
-    auto t = time_to_close(extra.get());
+    auto t = time_to_close(idle.front().get());
     ASSERT_TRUE(t);
-    EXPECT_LT(*t, 500ms) << "the 17th connection is closed at once";
+    EXPECT_LT(*t, 300ms) << "the 17th connection takes the slot of the oldest silent one at once";
+    EXPECT_TRUE(wait_for_connections(*server_, 16));
+    idle.push_back(std::move(extra));
     idle.clear();
     ASSERT_TRUE(wait_for_connections(*server_, 0));
 
@@ -208,6 +222,47 @@ TEST_F(metrics_server_test, caps_concurrent_connections_and_frees_slots) {
     std::size_t ok = 0;
     for (std::size_t p = out.find("200"); p != std::string::npos; p = out.find("200", p + 1)) ++ok;
     EXPECT_EQ(ok, 12u) << out;
+}
+
+// Issue 19.3: idle TCP connections that never start TLS cannot silence the endpoint. With the
+// production limits (16 slots, 10 s header timeout), 64 such connections are open when the
+// controller scrapes: the scrape still answers 200.
+TEST(metrics_server, a_scrape_gets_through_64_connections_that_never_start_tls) {
+    metrics_server_options o;
+    o.address = "127.0.0.1";
+    o.port = 0;
+    metrics_server server(std::string(import_progress_metric), uid, [] { return 42.0; }, o);
+    ASSERT_TRUE(server.start());
+    std::vector<unique_fd> idle;
+    for (int i = 0; i < 64; ++i) {
+        idle.push_back(connect_tcp(server.port()));
+        ASSERT_TRUE(idle.back());
+    }
+    ASSERT_TRUE(wait_for_connections(server, 16));
+    const std::string url = "https://127.0.0.1:" + std::to_string(server.port()) + "/metrics";
+    for (int i = 0; i < 3; ++i) {
+        const auto r = run_command("curl -sk --max-time 5 -o /dev/null -w '%{http_code}' " + url);
+        EXPECT_EQ(r.output, "200") << "scrape " << i << " with 64 idle connections open";
+    }
+    EXPECT_LE(server.active_connections(), 16u);
+}
+
+// Connections that sent one byte of a TLS record and stalled hold every slot: once their exchange
+// has lasted the stall grace (200 ms here), a scrape takes the slot of the longest stalled one.
+TEST_F(metrics_server_test, connections_stalled_mid_handshake_give_way_to_a_scrape_after_the_grace) {
+    std::vector<unique_fd> stalled;
+    for (int i = 0; i < 16; ++i) {
+        stalled.push_back(connect_tcp(server_->port()));
+        ASSERT_TRUE(stalled.back());
+        ASSERT_EQ(::send(stalled.back().get(), "\x16", 1, MSG_NOSIGNAL), 1);
+    }
+    ASSERT_TRUE(wait_for_connections(*server_, 16));
+    std::this_thread::sleep_for(300ms);
+    value_ = 21.0;
+    EXPECT_EQ(must_run("curl -sk --max-time 5 -o /dev/null -w '%{http_code}' " + url("/metrics")), "200");
+    auto t = time_to_close(stalled.front().get());
+    ASSERT_TRUE(t);
+    EXPECT_LT(*t, 300ms) << "the oldest stalled connection was not the one evicted";
 }
 
 TEST_F(metrics_server_test, stops_and_restarts) {

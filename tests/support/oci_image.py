@@ -23,6 +23,8 @@ Spec:
         # optional per entry: "mode" (int), "uid", "gid"
        {"blob": "/abs/file" | "blob_content": "text", "media_type": "..."}]}]}  # a verbatim layer blob
                                     # (diff_id = its sha256 unless "diff_id" is given)
+  Any layer may carry "repeat": N: its descriptor (and diff_id) is listed N times in a row in the
+  manifest (and config), the blob stored once, as a hostile image repeating one layer would be.
 
 Every tar member has uid/gid 0, empty user/group names and mtime 0; gzip streams carry no name and
 mtime 0; JSON is written with sorted keys. The same spec and inputs give the same digests.
@@ -220,8 +222,11 @@ def build_image(layout, image):
     layers, diff_ids = [], []
     for layer in image.get("layers", []):
         desc, diff_id = build_layer(layout, layer)
-        layers.append(desc)
-        diff_ids.append(diff_id)
+        repeat = layer.get("repeat", 1)
+        if not isinstance(repeat, int) or repeat < 1:
+            fail("repeat must be a positive integer, not %r" % (repeat,))
+        layers.extend([desc] * repeat)
+        diff_ids.extend([diff_id] * repeat)
     platform = {"architecture": image.get("architecture", "amd64"), "os": image.get("os", "linux")}
     if image.get("variant"):
         platform["variant"] = image["variant"]
