@@ -13,12 +13,6 @@ namespace {
 
 constexpr std::uint64_t sector = 512;
 
-// The bytes of a compressed extent no neighbour can share: all but its partial first sector and its
-// last sector (qemu packs extents byte-contiguously and rounds each up to whole sectors).
-std::pair<std::uint64_t, std::uint64_t> compressed_interior(std::uint64_t off, std::uint64_t len) {
-    const std::uint64_t end = off + len;
-    return {(off + sector - 1) / sector * sector, end >= sector ? end - sector : 0};
-}
 
 std::uint64_t clamp_len(std::uint64_t guest, std::uint64_t len, std::uint64_t vsize) {
     if (guest >= vsize) return 0;
@@ -121,6 +115,19 @@ result<void> qcow2_stream_decoder::process_chunk(std::uint64_t base, std::span<c
     return {};
 }
 
+std::pair<std::uint64_t, std::uint64_t> qcow2_stream_decoder::compressed_interior(std::uint64_t off, std::uint64_t len) const {
+    // qemu packs compressed extents byte-contiguously and rounds each up to whole sectors, so an
+    // extent's partial first sector and its last sector may hold a neighbour's bytes. Those are left
+    // uncovered (held in the window while tables are outstanding), unless the neighbour is already
+    // claimed (the byte before or after is): then nothing unclaimed may use them without overlapping.
+    const std::uint64_t end = off + len;
+    const bool before_known = off == 0 || claims_.range_at(off - 1).second != 0;
+    const bool after_known = claims_.range_at(end).second != 0;
+    const std::uint64_t lo = before_known ? off : (off + sector - 1) / sector * sector;
+    const std::uint64_t hi = after_known ? end : (end >= sector ? end - sector : 0);
+    return {lo, std::max(lo, hi)};
+}
+
 void qcow2_stream_decoder::cover(std::uint64_t from, std::uint64_t to) {
     if (from < to) covered_.emplace_back(from, to);
 }
@@ -151,6 +158,9 @@ result<void> qcow2_stream_decoder::collect(std::uint64_t off, const claim_info& 
     if (c.use == host_use::compressed) {
         const auto [lo, hi] = compressed_interior(off, c.len);
         cover(std::max(lo, chunk_base_), std::min(hi, chunk_end));
+    } else if (c.use == host_use::l1_table) {
+        // The rest of the L1 table's last cluster is the table's too (qemu allocates whole clusters).
+        cover(std::max(off, chunk_base_), std::min((end + geo_.cluster_size - 1) & ~(geo_.cluster_size - 1), chunk_end));
     } else {
         cover(std::max(off, chunk_base_), std::min(end, chunk_end));
     }

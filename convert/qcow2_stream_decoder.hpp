@@ -87,6 +87,8 @@ private:
     result<void> emit_zeros(std::uint64_t guest, std::uint64_t len);
     void table_done();
     void cover(std::uint64_t from, std::uint64_t to);
+    // The part of a compressed extent no unclaimed neighbour can need.
+    std::pair<std::uint64_t, std::uint64_t> compressed_interior(std::uint64_t off, std::uint64_t len) const;
     result<void> finish();
 
     source* src_;

@@ -69,6 +69,14 @@ result<void> host_claims::claim(std::uint64_t offset, std::uint64_t len, host_us
     return {};
 }
 
+std::pair<std::uint64_t, std::uint64_t> host_claims::range_at(std::uint64_t offset) const noexcept {
+    auto it = ranges_.upper_bound(offset);
+    if (it == ranges_.begin()) return {0, 0};
+    --it;
+    if (it->second.end <= offset) return {0, 0};
+    return {it->first, it->second.end};
+}
+
 result<void> claim_fixed_structures(const qcow2_geometry& g, host_claims& claims) {
     if (auto r = claims.claim(0, g.cluster_size, host_use::header); !r) return r;
     if (auto r = claims.claim(g.reftable_offset, g.reftable_bytes, host_use::refcount_table); !r) return r;

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 
 namespace cdi {
 
@@ -52,6 +53,9 @@ public:
     // Records [offset, offset + len) as used by u. errc::corrupt_image when it overlaps a range
     // already claimed (except compressed with compressed), naming both.
     result<void> claim(std::uint64_t offset, std::uint64_t len, host_use u);
+    // The claimed range holding byte offset (adjacent and overlapping compressed claims merged into
+    // one), as [first, end); {0, 0} when the byte is unclaimed.
+    std::pair<std::uint64_t, std::uint64_t> range_at(std::uint64_t offset) const noexcept;
     // Number of disjoint ranges kept (adjacent claims of one kind merge).
     std::size_t ranges() const noexcept { return ranges_.size(); }
 
