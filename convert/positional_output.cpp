@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace cdi {
@@ -61,6 +63,51 @@ result<void> positional_file::zero_at(std::uint64_t offset, std::uint64_t len) {
 result<void> positional_file::flush() {
     if (::fsync(fd_.get()) != 0) return errno_error(errno, "fsync target");
     return {};
+}
+
+result<void> coalescing_output::write_at(std::uint64_t offset, std::span<const std::byte> data) {
+    if (auto r = send_zeros(); !r) return r;
+    if (data_len_ > 0 && (offset != data_at_ + data_len_ || data_len_ + data.size() > buf_.size())) {
+        if (auto r = send_data(); !r) return r;
+    }
+    if (data.size() >= buf_.size()) return target_.write_at(offset, data);
+    if (data_len_ == 0) data_at_ = offset;
+    std::memcpy(buf_.data() + data_len_, data.data(), data.size());
+    data_len_ += data.size();
+    return {};
+}
+
+result<void> coalescing_output::zero_at(std::uint64_t offset, std::uint64_t len) {
+    if (auto r = send_data(); !r) return r;
+    if (zero_len_ > 0 && offset == zero_at_ + zero_len_) {
+        zero_len_ += len;
+        return {};
+    }
+    if (auto r = send_zeros(); !r) return r;
+    zero_at_ = offset;
+    zero_len_ = len;
+    return {};
+}
+
+result<void> coalescing_output::send_data() {
+    if (data_len_ == 0) return {};
+    const std::size_t n = std::exchange(data_len_, 0);
+    return target_.write_at(data_at_, std::span(buf_).first(n));
+}
+
+result<void> coalescing_output::send_zeros() {
+    if (zero_len_ == 0) return {};
+    return target_.zero_at(zero_at_, std::exchange(zero_len_, 0));
+}
+
+result<void> coalescing_output::send() {
+    if (auto r = send_data(); !r) return r;
+    return send_zeros();
+}
+
+result<void> coalescing_output::flush() {
+    if (auto r = send(); !r) return r;
+    return target_.flush();
 }
 
 }  // namespace cdi

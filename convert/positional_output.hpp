@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <span>
+#include <vector>
 
 namespace cdi {
 
@@ -44,6 +45,32 @@ private:
     std::uint64_t size_;
     std::uint64_t data_bytes_ = 0;
     std::uint64_t zero_bytes_ = 0;
+};
+
+// Gathers writes that continue each other into one write of up to `buffer` bytes, and zero ranges
+// that continue each other into one zero_at, before handing them to target (a qcow2 stream decodes
+// into one cluster at a time: 64 KiB writes otherwise). Writes that do not continue the gathered run
+// send it first. flush() sends everything, then flushes target, which must outlive this.
+class coalescing_output final : public positional_output {
+public:
+    explicit coalescing_output(positional_output& target, std::size_t buffer = 1u << 20) : target_(target), buf_(buffer) {}
+
+    result<void> write_at(std::uint64_t offset, std::span<const std::byte> data) override;
+    result<void> zero_at(std::uint64_t offset, std::uint64_t len) override;
+    result<void> flush() override;
+    // Sends what is gathered without flushing the target.
+    result<void> send();
+
+private:
+    result<void> send_data();
+    result<void> send_zeros();
+
+    positional_output& target_;
+    std::vector<std::byte> buf_;
+    std::uint64_t data_at_ = 0;
+    std::size_t data_len_ = 0;
+    std::uint64_t zero_at_ = 0;
+    std::uint64_t zero_len_ = 0;
 };
 
 }  // namespace cdi

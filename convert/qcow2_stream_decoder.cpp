@@ -56,7 +56,9 @@ result<qcow2_stream_decoder> qcow2_stream_decoder::start(source& src, const qcow
     return d;
 }
 
-result<qcow2_stream_stats> qcow2_stream_decoder::run(positional_output& out) {
+result<qcow2_stream_stats> qcow2_stream_decoder::run(positional_output& target) {
+    // Clusters that continue each other on the guest side go down as one write (or one zero range).
+    coalescing_output out(target);
     out_ = &out;
     if (auto r = claim_fixed_structures(geo_, claims_); !r) return r.error();
     tables_outstanding_ = 1;  // the L1 table
