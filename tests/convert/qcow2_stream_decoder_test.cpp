@@ -97,6 +97,30 @@ TEST_F(qcow2_stream_decoder_test, decodes_zero_clusters_over_data) {
     expect_same_as_qemu_img(p, d());
 }
 
+// Data under two L2 tables (64 KiB clusters: one table maps 512 MiB), read in one-cluster chunks, so
+// the second table arrives chunks after the first: nothing of qemu-img's layout is held back.
+TEST_F(qcow2_stream_decoder_test, holds_nothing_back_across_l2_tables_of_qemu_img_layout) {
+    const auto p = d() / "two-l2.qcow2";
+    must_run("qemu-img create -q -f qcow2 " + h::quote(p) + " 1G");
+    must_run("qemu-io -f qcow2 -c 'write -P 0x61 1M 2M' -c 'write -P 0x62 700M 2M' -c 'write -P 0x63 5M 64k' " + h::quote(p) + " >/dev/null");
+    qcow2_stream_options opts;
+    opts.chunk = 65536;
+    EXPECT_EQ(expect_same_as_qemu_img(p, d(), opts).window_peak, 0u);
+}
+
+TEST_F(qcow2_stream_decoder_test, decodes_compressed_extents_split_across_chunks_and_l2_tables) {
+    const auto src = d() / "two-l2.raw";
+    must_run("qemu-img create -q -f raw " + h::quote(src) + " 1G");
+    must_run("head -c 3M /dev/urandom | base64 | dd of=" + h::quote(src) + " bs=1M seek=1 conv=notrunc status=none");
+    must_run("head -c 3M /dev/urandom | base64 | dd of=" + h::quote(src) + " bs=1M seek=700 conv=notrunc status=none");
+    const auto p = d() / "two-l2-c.qcow2";
+    must_run("qemu-img convert -c -f raw -O qcow2 " + h::quote(src) + " " + h::quote(p));
+    qcow2_stream_options opts;
+    opts.chunk = 65536;
+    const auto s = expect_same_as_qemu_img(p, d(), opts, 1000);
+    EXPECT_GT(s.compressed_clusters, 100u);
+}
+
 TEST_F(qcow2_stream_decoder_test, decodes_sparse_empty_image) {
     const auto p = d() / "empty.qcow2";
     must_run("qemu-img create -q -f qcow2 " + h::quote(p) + " 1G");
@@ -206,6 +230,18 @@ TEST_F(qcow2_stream_decoder_test, refuses_data_cluster_past_the_end_of_the_strea
     const auto p = converted("past-end.qcow2", "");
     h::poke_be64(p, first_l2(p) + 8 * 100, (1ull << 63) | (1ull << 40));
     expect_stream_refused(decode_stream(p, d()), errc::truncated, "before the data cluster at 1099511627776");
+}
+
+TEST_F(qcow2_stream_decoder_test, refuses_l2_table_past_the_end_of_the_stream) {
+    const auto p = converted("l2-past-end.qcow2", "");
+    h::poke_be64(p, h::peek_be(p, 40, 8), (1ull << 63) | (1ull << 36));
+    expect_stream_refused(decode_stream(p, d()), errc::truncated, "before the L2 table at 68719476736");
+}
+
+TEST_F(qcow2_stream_decoder_test, refuses_l2_table_overlapping_the_refcount_table) {
+    const auto p = converted("l2-on-reftable.qcow2", "");
+    h::poke_be64(p, h::peek_be(p, 40, 8), (1ull << 63) | h::peek_be(p, 48, 8));
+    expect_stream_refused(decode_stream(p, d()), errc::corrupt_image, "L2 table at 65536 overlaps a refcount table");
 }
 
 TEST_F(qcow2_stream_decoder_test, refuses_unaligned_data_cluster) {
