@@ -21,9 +21,9 @@ std::uint64_t clamp_len(std::uint64_t guest, std::uint64_t len, std::uint64_t vs
 
 }  // namespace
 
-qcow2_stream_decoder::qcow2_stream_decoder(source& src, const qcow2_stream_options& opts, qcow2_header h, qcow2_inflater inf)
-    : src_(&src), opts_(opts), header_(h), geo_(stream_geometry(h)), inflater_(std::move(inf)),
-      window_(opts.window_limit, geo_.cluster_size), cluster_buf_(static_cast<std::size_t>(geo_.cluster_size)) {}
+qcow2_stream_decoder::qcow2_stream_decoder(source& src, const qcow2_stream_options& opts, qcow2_header h)
+    : src_(&src), opts_(opts), header_(h), geo_(stream_geometry(h)),
+      window_(opts.window_limit, geo_.cluster_size) {}
 
 result<qcow2_stream_decoder> qcow2_stream_decoder::start(source& src, const qcow2_stream_options& opts) {
     // Bytes 0..103 name the cluster size; the rest of cluster 0 holds the header extensions.
@@ -48,9 +48,7 @@ result<qcow2_stream_decoder> qcow2_stream_decoder::start(source& src, const qcow
     if (total < h->cluster_size()) {
         return make_error(errc::truncated, "qcow2 stream ended at " + std::to_string(total) + " bytes, inside its header cluster");
     }
-    auto inf = qcow2_inflater::create(h->compression_type());
-    if (!inf) return inf.error();
-    qcow2_stream_decoder d(src, opts, *h, std::move(*inf));
+    qcow2_stream_decoder d(src, opts, *h);
     d.stats_.stream_bytes = total;
     d.chunk_base_ = total;
     return d;
@@ -294,8 +292,12 @@ result<void> qcow2_stream_decoder::handle_data(const claim_info& c, std::span<co
 
 result<void> qcow2_stream_decoder::handle_compressed(const claim_info& c, std::span<const std::byte> bytes) {
     ++stats_.compressed_clusters;
-    if (auto r = inflater_.inflate(bytes, cluster_buf_); !r) return r;
-    return emit(c.guest, cluster_buf_);
+    if (!worker_) {
+        auto w = inflate_worker::create(geo_.compression_type, static_cast<std::size_t>(geo_.cluster_size));
+        if (!w) return w.error();
+        worker_ = std::move(*w);
+    }
+    return worker_->submit(c.guest, bytes, [this](std::uint64_t guest, std::span<const std::byte> cluster) { return emit(guest, cluster); });
 }
 
 result<void> qcow2_stream_decoder::emit(std::uint64_t guest, std::span<const std::byte> bytes) {
@@ -331,7 +333,8 @@ result<void> qcow2_stream_decoder::finish() {
                                                std::string(host_use_name(c.use)) + " at " + std::to_string(off));
     }
     if (!tables_complete_) return make_error(errc::truncated, "qcow2 stream ended before all of its tables");
-    return {};
+    if (!worker_) return {};
+    return worker_->finish([this](std::uint64_t guest, std::span<const std::byte> cluster) { return emit(guest, cluster); });
 }
 
 }  // namespace cdi

@@ -13,13 +13,14 @@
 // needs more than the window (errc::scratch_required: the caller falls back to scratch + qemu-img).
 // Refcounts, snapshots and bitmaps are ignored (they do not change the active image).
 //
-// Not yet: decoding compressed clusters on a second thread, spilling the window to scratch, range
+// Compressed clusters are inflated on a second thread (inflate_worker) while this one reads and writes.
+// Not yet: spilling the window to scratch, range
 // re-fetch of passed bytes; wiring into the importer and upload paths.
-// Thread-safety: none. The source and output must outlive the decoder.
+// Thread-safety: none (the worker thread is internal). The source and output must outlive the decoder.
 #include "cdi/source.hpp"
 #include "convert/positional_output.hpp"
 #include "convert/qcow2_header.hpp"
-#include "convert/qcow2_stream_inflate.hpp"
+#include "convert/qcow2_stream_inflate_worker.hpp"
 #include "convert/qcow2_stream_layout.hpp"
 #include "convert/qcow2_stream_window.hpp"
 
@@ -67,7 +68,7 @@ private:
         std::uint64_t have = 0;
     };
 
-    qcow2_stream_decoder(source& src, const qcow2_stream_options& opts, qcow2_header h, qcow2_inflater inf);
+    qcow2_stream_decoder(source& src, const qcow2_stream_options& opts, qcow2_header h);
 
     result<void> process_chunk(std::uint64_t base, std::span<const std::byte> chunk);
     // Claims the host range (overlaps refused), then enqueues it.
@@ -95,7 +96,7 @@ private:
     qcow2_stream_options opts_;
     qcow2_header header_;
     qcow2_geometry geo_;
-    qcow2_inflater inflater_;
+    std::unique_ptr<inflate_worker> worker_;  // started at the first compressed cluster
     host_claims claims_;
     stream_window window_;
     positional_output* out_ = nullptr;
@@ -106,7 +107,6 @@ private:
     std::vector<std::pair<std::uint64_t, std::uint64_t>> covered_;  // claimed ranges of the current chunk
     std::uint64_t tables_outstanding_ = 0;  // L1 and L2 tables named but not yet read
     bool tables_complete_ = false;
-    std::vector<std::byte> cluster_buf_;
     qcow2_stream_stats stats_;
 };
 
