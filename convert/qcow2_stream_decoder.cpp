@@ -58,6 +58,13 @@ result<qcow2_stream_stats> qcow2_stream_decoder::run(positional_output& target) 
     // Clusters that continue each other on the guest side go down as one write (or one zero range).
     coalescing_output out(target);
     out_ = &out;
+    auto r = run_to_end(out);
+    worker_.reset();  // stops and joins the inflate thread, whatever happened
+    out_ = nullptr;
+    return r;
+}
+
+result<qcow2_stream_stats> qcow2_stream_decoder::run_to_end(positional_output& out) {
     if (auto r = claim_fixed_structures(geo_, claims_); !r) return r.error();
     tables_outstanding_ = 1;  // the L1 table
     if (auto r = enqueue(geo_.l1_offset, {host_use::l1_table, geo_.l1_bytes, 0, 0}); !r) return r.error();

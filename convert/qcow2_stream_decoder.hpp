@@ -52,6 +52,7 @@ public:
     std::uint64_t virtual_size() const noexcept { return geo_.virtual_size; }
 
     // Reads the rest of the stream to its end, writing the guest image to out, then flushes it.
+    // Called once.
     result<qcow2_stream_stats> run(positional_output& out);
 
 private:
@@ -70,6 +71,7 @@ private:
 
     qcow2_stream_decoder(source& src, const qcow2_stream_options& opts, qcow2_header h);
 
+    result<qcow2_stream_stats> run_to_end(positional_output& out);
     result<void> process_chunk(std::uint64_t base, std::span<const std::byte> chunk);
     // Claims the host range (overlaps refused), then enqueues it.
     result<void> add_claim(std::uint64_t off, const claim_info& c);
