@@ -38,12 +38,8 @@ std::string bit_list(std::uint64_t bits) {
 
 }  // namespace
 
-result<qcow2_header> qcow2_header::read(const image_reader& file) {
-    // The header proper is at most 112 bytes; extensions live in the rest of cluster 0, read below.
-    std::array<std::byte, 112> head{};
-    auto got = file.read_some(0, head);
-    if (!got) return got.error();
-    if (*got < 72) return make_error(errc::corrupt_image, "qcow2 header is truncated: file is " + std::to_string(file.size()) + " bytes");
+result<qcow2_header> qcow2_header::parse_fields(std::span<const std::byte> head, std::size_t got, std::uint64_t file_size) {
+    if (got < 72) return make_error(errc::corrupt_image, "qcow2 header is truncated: file is " + std::to_string(file_size) + " bytes");
 
     qcow2_header h;
     h.version_ = load_be32(head, 4);
@@ -63,13 +59,45 @@ result<qcow2_header> qcow2_header::read(const image_reader& file) {
     h.nb_snapshots_ = load_be32(head, 60);
     h.snapshots_offset_ = load_be64(head, 64);
     if (h.version_ == 3) {
-        if (*got < 104) return make_error(errc::corrupt_image, "qcow2 v3 header is truncated: file is " + std::to_string(file.size()) + " bytes");
+        if (got < 104) return make_error(errc::corrupt_image, "qcow2 v3 header is truncated: file is " + std::to_string(file_size) + " bytes");
         h.incompat_ = load_be64(head, 72);
         h.refcount_order_ = load_be32(head, 96);
         h.header_length_ = load_be32(head, 100);
         if (h.header_length_ < 104) return make_error(errc::corrupt_image, "qcow2 header length " + std::to_string(h.header_length_) + " is too short");
-        if (h.header_length_ > 104 && *got > 104) h.compression_type_ = std::to_integer<std::uint8_t>(head[104]);
+        if (h.header_length_ > 104 && got > 104) h.compression_type_ = std::to_integer<std::uint8_t>(head[104]);
     }
+    return h;
+}
+
+namespace {
+error backing_refused(std::string_view name, std::uint64_t offset, std::uint32_t size) {
+    if (name.empty()) {
+        return make_error(errc::unsafe_image, "qcow2 backing file (offset " + std::to_string(offset) + ", " + std::to_string(size) +
+                                                  " bytes) is not allowed");
+    }
+    return make_error(errc::unsafe_image, "qcow2 backing file \"" + sanitize_for_message(name) + "\" is not allowed");
+}
+}  // namespace
+
+result<void> qcow2_header::check_cluster_bits() {
+    if (cluster_bits_ < 9 || cluster_bits_ > 21) {
+        return make_error(errc::corrupt_image, "qcow2 cluster_bits " + std::to_string(cluster_bits_) + " is outside 9..21");
+    }
+    cluster_size_ = 1ull << cluster_bits_;
+    if (header_length_ > cluster_size_) {
+        return make_error(errc::corrupt_image, "qcow2 header length " + std::to_string(header_length_) + " exceeds the cluster size");
+    }
+    return {};
+}
+
+result<qcow2_header> qcow2_header::read(const image_reader& file) {
+    // The header proper is at most 112 bytes; extensions live in the rest of cluster 0, read below.
+    std::array<std::byte, 112> head{};
+    auto got = file.read_some(0, head);
+    if (!got) return got.error();
+    auto parsed = parse_fields(head, *got, file.size());
+    if (!parsed) return parsed.error();
+    qcow2_header& h = *parsed;
 
     // Anything that makes qemu-img open another file comes first: it is the attack that matters.
     if (h.backing_offset_ != 0 || h.backing_size_ != 0) {
@@ -81,19 +109,9 @@ result<qcow2_header> qcow2_header::read(const image_reader& file) {
             if (!n) return n.error();
             name.resize(*n);
         }
-        if (name.empty()) {
-            return make_error(errc::unsafe_image, "qcow2 backing file (offset " + std::to_string(h.backing_offset_) + ", " +
-                                                      std::to_string(h.backing_size_) + " bytes) is not allowed");
-        }
-        return make_error(errc::unsafe_image, "qcow2 backing file \"" + sanitize_for_message(name) + "\" is not allowed");
+        return backing_refused(name, h.backing_offset_, h.backing_size_);
     }
-    if (h.cluster_bits_ < 9 || h.cluster_bits_ > 21) {
-        return make_error(errc::corrupt_image, "qcow2 cluster_bits " + std::to_string(h.cluster_bits_) + " is outside 9..21");
-    }
-    h.cluster_size_ = 1ull << h.cluster_bits_;
-    if (h.header_length_ > h.cluster_size_) {
-        return make_error(errc::corrupt_image, "qcow2 header length " + std::to_string(h.header_length_) + " exceeds the cluster size");
-    }
+    if (auto r = h.check_cluster_bits(); !r) return r.error();
 
     // Cluster 0 (up to 2 MiB) holds the header extensions; bytes past the end of the file read as
     // zeros, as in qemu.
@@ -104,8 +122,36 @@ result<qcow2_header> qcow2_header::read(const image_reader& file) {
     if (h.crypt_method_ != 0) {
         return make_error(errc::bad_image, "qcow2 image is encrypted (crypt_method " + std::to_string(h.crypt_method_) + ")");
     }
-    if (auto r = h.check_tables(file); !r) return r.error();
+    if (auto r = h.check_tables(&file); !r) return r.error();
     if (auto r = h.check_l2_tables(file); !r) return r.error();
+    return h;
+}
+
+result<qcow2_header> qcow2_header::read_stream_head(std::span<const std::byte> cluster0) {
+    const std::size_t got = std::min<std::size_t>(cluster0.size(), 112);
+    auto parsed = parse_fields(cluster0, got, cluster0.size());
+    if (!parsed) return parsed.error();
+    qcow2_header& h = *parsed;
+    if (h.backing_offset_ != 0 || h.backing_size_ != 0) {
+        // The name is shown when it lies in the first cluster (where qemu-img puts it).
+        std::string name;
+        if (h.backing_offset_ != 0 && h.backing_offset_ < cluster0.size()) {
+            const auto len = std::min<std::uint64_t>({h.backing_size_, 1023, cluster0.size() - h.backing_offset_});
+            name.assign(reinterpret_cast<const char*>(cluster0.data() + h.backing_offset_), static_cast<std::size_t>(len));
+        }
+        return backing_refused(name, h.backing_offset_, h.backing_size_);
+    }
+    if (auto r = h.check_cluster_bits(); !r) return r.error();
+    if (cluster0.size() != h.cluster_size_) {
+        return make_error(errc::corrupt_image, "qcow2 stream head of " + std::to_string(cluster0.size()) + " bytes for cluster size " +
+                                                   std::to_string(h.cluster_size_));
+    }
+    if (auto r = h.check_extensions(cluster0); !r) return r.error();
+    if (auto r = h.check_features(); !r) return r.error();
+    if (h.crypt_method_ != 0) {
+        return make_error(errc::bad_image, "qcow2 image is encrypted (crypt_method " + std::to_string(h.crypt_method_) + ")");
+    }
+    if (auto r = h.check_tables(nullptr); !r) return r.error();
     return h;
 }
 
@@ -161,7 +207,7 @@ result<void> qcow2_header::check_features() const {
     return {};
 }
 
-result<void> qcow2_header::check_tables(const image_reader& file) const {
+result<void> qcow2_header::check_tables(const image_reader* file) const {
     // Entries one L1 entry covers: an L2 table of cluster_size / entry size entries of one cluster.
     const std::uint32_t l2_bits = cluster_bits_ - ((incompat_ & incompat_extended_l2) ? 4 : 3);
     const std::uint32_t shift = cluster_bits_ + l2_bits;
@@ -176,7 +222,7 @@ result<void> qcow2_header::check_tables(const image_reader& file) const {
     if (l1_size_ > 0) {
         if (l1_offset_ % cluster_size_ != 0) return make_error(errc::corrupt_image, "qcow2 L1 table offset " + hex(l1_offset_) + " is not cluster-aligned");
         const std::uint64_t bytes = static_cast<std::uint64_t>(l1_size_) * 8;
-        if (!file.contains(l1_offset_, bytes)) return truncated("L1 table", l1_offset_ + bytes, file.size());
+        if (file && !file->contains(l1_offset_, bytes)) return truncated("L1 table", l1_offset_ + bytes, file->size());
     }
     const std::uint64_t ref_bytes = static_cast<std::uint64_t>(reftable_clusters_) << cluster_bits_;
     if (ref_bytes > max_reftable_bytes) {
@@ -185,15 +231,15 @@ result<void> qcow2_header::check_tables(const image_reader& file) const {
     if (reftable_offset_ % cluster_size_ != 0) {
         return make_error(errc::corrupt_image, "qcow2 refcount table offset " + hex(reftable_offset_) + " is not cluster-aligned");
     }
-    if (!file.contains(reftable_offset_, ref_bytes)) return truncated("refcount table", reftable_offset_ + ref_bytes, file.size());
+    if (file && !file->contains(reftable_offset_, ref_bytes)) return truncated("refcount table", reftable_offset_ + ref_bytes, file->size());
     if (nb_snapshots_ > max_snapshots) {
         return make_error(errc::corrupt_image, "qcow2 image has " + std::to_string(nb_snapshots_) + " snapshots (more than 65536)");
     }
-    if (nb_snapshots_ > 0) {
+    if (nb_snapshots_ > 0 && file) {
         if (snapshots_offset_ % cluster_size_ != 0) {
             return make_error(errc::corrupt_image, "qcow2 snapshot table offset " + hex(snapshots_offset_) + " is not cluster-aligned");
         }
-        if (auto r = check_snapshots(file); !r) return r.error();
+        if (auto r = check_snapshots(*file); !r) return r.error();
     }
     return {};
 }

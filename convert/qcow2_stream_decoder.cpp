@@ -1,0 +1,347 @@
+#include "convert/qcow2_stream_decoder.hpp"
+
+#include "convert/image_reader.hpp"
+#include "convert/qcow2_stream_entries.hpp"
+#include "convert/sparse_writer.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+namespace cdi {
+namespace {
+
+constexpr std::uint64_t sector = 512;
+
+
+std::uint64_t clamp_len(std::uint64_t guest, std::uint64_t len, std::uint64_t vsize) {
+    if (guest >= vsize) return 0;
+    return std::min(len, vsize - guest);
+}
+
+}  // namespace
+
+qcow2_stream_decoder::qcow2_stream_decoder(source& src, const qcow2_stream_options& opts, qcow2_header h)
+    : src_(&src), opts_(opts), header_(h), geo_(stream_geometry(h)),
+      window_(opts.window_limit, geo_.cluster_size) {}
+
+result<qcow2_stream_decoder> qcow2_stream_decoder::start(source& src, const qcow2_stream_options& opts) {
+    // Bytes 0..103 name the cluster size; the rest of cluster 0 holds the header extensions.
+    std::vector<std::byte> head(104);
+    auto got = read_full(src, head);
+    if (!got) return got.error();
+    if (*got < 4 || !bytes_equal(head, 0, "QFI\xfb")) return make_error(errc::bad_image, "stream is not a qcow2 image");
+    std::uint64_t total = *got;
+    if (*got == head.size()) {
+        const std::uint32_t bits = load_be32(head, 20);
+        if (bits >= 9 && bits <= 21) {
+            head.resize(std::size_t{1} << bits);
+            auto rest = read_full(src, std::span(head).subspan(104));
+            if (!rest) return rest.error();
+            total += *rest;
+        }
+    } else {
+        head.resize(*got);
+    }
+    auto h = qcow2_header::read_stream_head(head);
+    if (!h) return h.error();
+    if (total < h->cluster_size()) {
+        return make_error(errc::truncated, "qcow2 stream ended at " + std::to_string(total) + " bytes, inside its header cluster");
+    }
+    qcow2_stream_decoder d(src, opts, *h);
+    d.stats_.stream_bytes = total;
+    d.chunk_base_ = total;
+    return d;
+}
+
+result<qcow2_stream_stats> qcow2_stream_decoder::run(positional_output& target) {
+    // Clusters that continue each other on the guest side go down as one write (or one zero range).
+    coalescing_output out(target);
+    out_ = &out;
+    auto r = run_to_end(out);
+    worker_.reset();  // stops and joins the inflate thread, whatever happened
+    out_ = nullptr;
+    return r;
+}
+
+result<qcow2_stream_stats> qcow2_stream_decoder::run_to_end(positional_output& out) {
+    if (auto r = claim_fixed_structures(geo_, claims_); !r) return r.error();
+    tables_outstanding_ = 1;  // the L1 table
+    if (auto r = enqueue(geo_.l1_offset, {host_use::l1_table, geo_.l1_bytes, 0, 0}); !r) return r.error();
+    if (geo_.reftable_bytes > 0) {
+        if (auto r = enqueue(geo_.reftable_offset, {host_use::refcount_table, geo_.reftable_bytes, 0, 0}); !r) return r.error();
+    }
+    const std::uint64_t cs = geo_.cluster_size;
+    const std::uint64_t chunk = std::max<std::uint64_t>(cs, (opts_.chunk + cs - 1) / cs * cs);
+    std::vector<std::byte> buf(static_cast<std::size_t>(chunk));
+    for (;;) {
+        auto n = read_full(*src_, buf);
+        if (!n) return n.error();
+        if (*n == 0) break;
+        stats_.stream_bytes += *n;
+        if (auto r = process_chunk(chunk_base_, std::span(buf).first(*n)); !r) return r.error();
+        chunk_base_ += *n;
+        if (*n < buf.size()) break;
+    }
+    chunk_ = {};
+    if (auto r = finish(); !r) return r.error();
+    if (auto r = out.flush(); !r) return r.error();
+    stats_.window_peak = window_.peak();
+    return stats_;
+}
+
+result<void> qcow2_stream_decoder::process_chunk(std::uint64_t base, std::span<const std::byte> chunk) {
+    chunk_base_ = base;
+    chunk_ = chunk;
+    covered_.clear();
+    // Claims that began in an earlier chunk, then every claim that starts in this one; handling a
+    // table may add claims here (collected at once) or behind us (served from the window).
+    auto carried = std::move(gathers_);
+    gathers_.clear();
+    for (auto& g : carried) {
+        if (auto r = feed(g); !r) return r;
+    }
+    const std::uint64_t end = base + chunk.size();
+    while (!pending_.empty() && pending_.begin()->first < end) {
+        auto node = pending_.extract(pending_.begin());
+        if (auto r = collect(node.key(), node.mapped()); !r) return r;
+    }
+    if (tables_complete_) return {};
+    // Bytes no claim took: held until every table has arrived, when unreferenced ones are dropped.
+    std::sort(covered_.begin(), covered_.end());
+    std::uint64_t at = base;
+    for (const auto& [from, to] : covered_) {
+        if (from > at) {
+            if (auto r = window_.put(at, chunk.subspan(at - base, from - at)); !r) return r;
+        }
+        at = std::max(at, to);
+    }
+    if (at < end) {
+        if (auto r = window_.put(at, chunk.subspan(at - base)); !r) return r;
+    }
+    return {};
+}
+
+std::pair<std::uint64_t, std::uint64_t> qcow2_stream_decoder::compressed_interior(std::uint64_t off, std::uint64_t len) const {
+    // qemu packs compressed extents byte-contiguously and rounds each up to whole sectors, so an
+    // extent's partial first sector and its last sector may hold a neighbour's bytes. Those are left
+    // uncovered (held in the window while tables are outstanding), unless the neighbour is already
+    // claimed (the byte before or after is): then nothing unclaimed may use them without overlapping.
+    const std::uint64_t end = off + len;
+    const bool before_known = off == 0 || claims_.range_at(off - 1).second != 0;
+    const bool after_known = claims_.range_at(end).second != 0;
+    const std::uint64_t lo = before_known ? off : (off + sector - 1) / sector * sector;
+    const std::uint64_t hi = after_known ? end : (end >= sector ? end - sector : 0);
+    return {lo, std::max(lo, hi)};
+}
+
+void qcow2_stream_decoder::cover(std::uint64_t from, std::uint64_t to) {
+    if (from < to) covered_.emplace_back(from, to);
+}
+
+result<void> qcow2_stream_decoder::add_claim(std::uint64_t off, const claim_info& c) {
+    if (auto r = claims_.claim(off, c.len, c.use); !r) return r;
+    return enqueue(off, c);
+}
+
+result<void> qcow2_stream_decoder::enqueue(std::uint64_t off, const claim_info& c) {
+    if (c.use == host_use::refcount_block && off < chunk_base_) {
+        window_.release(off, c.len);  // passed already: nothing to read, only to forget
+        return {};
+    }
+    if (off >= chunk_base_ + chunk_.size()) {
+        pending_.emplace(off, c);
+        return {};
+    }
+    return collect(off, c);
+}
+
+result<void> qcow2_stream_decoder::collect(std::uint64_t off, const claim_info& c) {
+    if (c.len == 0) return handle(off, c, {});
+    const std::uint64_t end = off + c.len;
+    const std::uint64_t chunk_end = chunk_base_ + chunk_.size();
+    // What lies in the current chunk is claimed; a compressed extent leaves its partial first and
+    // last sectors to the window too, since the neighbouring extent may share them.
+    if (c.use == host_use::compressed) {
+        const auto [lo, hi] = compressed_interior(off, c.len);
+        cover(std::max(lo, chunk_base_), std::min(hi, chunk_end));
+    } else if (c.use == host_use::l1_table) {
+        // The rest of the L1 table's last cluster is the table's too (qemu allocates whole clusters).
+        cover(std::max(off, chunk_base_), std::min((end + geo_.cluster_size - 1) & ~(geo_.cluster_size - 1), chunk_end));
+    } else {
+        cover(std::max(off, chunk_base_), std::min(end, chunk_end));
+    }
+    if (c.use == host_use::refcount_block) return {};
+    if (off >= chunk_base_ && end <= chunk_end) {
+        return handle(off, c, chunk_.subspan(off - chunk_base_, c.len));
+    }
+    gather g{off, c, std::vector<std::byte>(static_cast<std::size_t>(c.len)), 0};
+    if (off < chunk_base_) {
+        // Passed before its table arrived: the window must hold it.
+        const std::uint64_t n = std::min(end, chunk_base_) - off;
+        if (!window_.copy_out(off, std::span(g.bytes).first(n))) {
+            return make_error(errc::corrupt_image, "qcow2 " + std::string(host_use_name(c.use)) + " at " + std::to_string(off) +
+                                                       " lies in bytes already used for something else");
+        }
+        window_.release(off, n);
+        g.have = n;
+    }
+    return feed(g);
+}
+
+result<void> qcow2_stream_decoder::feed(gather& g) {
+    const std::uint64_t chunk_end = chunk_base_ + chunk_.size();
+    const std::uint64_t at = g.off + g.have, end = g.off + g.info.len;
+    if (at >= chunk_base_ && at < chunk_end) {
+        const std::uint64_t n = std::min(end, chunk_end) - at;
+        std::memcpy(g.bytes.data() + g.have, chunk_.data() + (at - chunk_base_), n);
+        g.have += n;
+        if (g.info.use != host_use::compressed) {
+            cover(at, at + n);
+        } else {
+            const auto [lo, hi] = compressed_interior(g.off, g.info.len);
+            cover(std::max(lo, at), std::min(hi, at + n));
+        }
+    }
+    if (g.have == g.info.len) return handle(g.off, g.info, g.bytes);
+    gathers_.push_back(std::move(g));
+    return {};
+}
+
+result<void> qcow2_stream_decoder::handle(std::uint64_t, const claim_info& c, std::span<const std::byte> bytes) {
+    switch (c.use) {
+    case host_use::l1_table: return handle_l1(bytes);
+    case host_use::l2_table: return handle_l2(c, bytes);
+    case host_use::refcount_table: return handle_refcount_table(bytes);
+    case host_use::data: return handle_data(c, bytes);
+    case host_use::compressed: return handle_compressed(c, bytes);
+    case host_use::header:
+    case host_use::refcount_block: return {};
+    }
+    return {};
+}
+
+void qcow2_stream_decoder::table_done() {
+    if (--tables_outstanding_ == 0) {
+        // Every table has arrived: whatever the window holds is unreferenced.
+        tables_complete_ = true;
+        window_.clear();
+    }
+}
+
+result<void> qcow2_stream_decoder::handle_l1(std::span<const std::byte> bytes) {
+    const std::uint64_t span = geo_.l2_span();
+    for (std::uint64_t i = 0; i < geo_.l1_entries; ++i) {
+        auto l2 = decode_l1_entry(geo_, load_be64(bytes, static_cast<std::size_t>(i * 8)));
+        if (!l2) return l2.error();
+        // Entries past the virtual size are never read by qemu-img convert.
+        if (*l2 == 0 || i * span >= geo_.virtual_size) continue;
+        ++tables_outstanding_;
+        if (auto r = add_claim(*l2, {host_use::l2_table, geo_.cluster_size, i * span, 0}); !r) return r;
+    }
+    table_done();
+    return {};
+}
+
+result<void> qcow2_stream_decoder::handle_l2(const claim_info& c, std::span<const std::byte> bytes) {
+    const std::uint64_t cs = geo_.cluster_size, sub = geo_.subcluster_size;
+    for (std::uint64_t j = 0; j < geo_.l2_entries; ++j) {
+        const std::uint64_t guest = c.guest + j * cs;
+        if (guest >= geo_.virtual_size) break;
+        const auto at = static_cast<std::size_t>(j * geo_.l2_entry_bytes);
+        const std::uint64_t bitmap = geo_.extended_l2 ? load_be64(bytes, at + 8) : 0;
+        auto m = decode_l2_entry(geo_, load_be64(bytes, at), bitmap);
+        if (!m) return m.error();
+        // Zero subclusters (or a whole zero cluster) need no host bytes.
+        for (std::uint32_t s = 0; m->zero_mask != 0 && s < (geo_.extended_l2 ? 32u : 1u); ++s) {
+            if (m->zero_mask & (1u << s)) {
+                if (auto r = emit_zeros(guest + s * sub, sub); !r) return r;
+            }
+        }
+        if (m->type == l2_mapping::kind::normal) {
+            if (auto r = add_claim(m->host_offset, {host_use::data, cs, guest, m->data_mask}); !r) return r;
+        } else if (m->type == l2_mapping::kind::compressed) {
+            if (auto r = add_claim(m->host_offset, {host_use::compressed, m->host_length, guest, 0}); !r) return r;
+        }
+    }
+    table_done();
+    return {};
+}
+
+result<void> qcow2_stream_decoder::handle_refcount_table(std::span<const std::byte> bytes) {
+    // Only to know which clusters hold refcount blocks, so they are not held in the window. Entries
+    // that are not cluster-aligned are ignored: refcounts do not change the image.
+    for (std::size_t i = 0; i + 8 <= bytes.size(); i += 8) {
+        const std::uint64_t off = load_be64(bytes, i) & ~(sector - 1);
+        if (off == 0 || off % geo_.cluster_size != 0) continue;
+        if (auto r = add_claim(off, {host_use::refcount_block, geo_.cluster_size, 0, 0}); !r) return r;
+    }
+    return {};
+}
+
+result<void> qcow2_stream_decoder::handle_data(const claim_info& c, std::span<const std::byte> bytes) {
+    ++stats_.data_clusters;
+    if (!geo_.extended_l2) return emit(c.guest, bytes);
+    // Runs of allocated subclusters, each written in one piece.
+    const std::uint64_t sub = geo_.subcluster_size;
+    for (std::uint32_t s = 0; s < 32;) {
+        if (!(c.data_mask & (1u << s))) {
+            ++s;
+            continue;
+        }
+        std::uint32_t e = s;
+        while (e < 32 && (c.data_mask & (1u << e))) ++e;
+        if (auto r = emit(c.guest + s * sub, bytes.subspan(s * sub, (e - s) * sub)); !r) return r;
+        s = e;
+    }
+    return {};
+}
+
+result<void> qcow2_stream_decoder::handle_compressed(const claim_info& c, std::span<const std::byte> bytes) {
+    ++stats_.compressed_clusters;
+    if (!worker_) {
+        auto w = inflate_worker::create(geo_.compression_type, static_cast<std::size_t>(geo_.cluster_size));
+        if (!w) return w.error();
+        worker_ = std::move(*w);
+    }
+    return worker_->submit(c.guest, bytes, [this](std::uint64_t guest, std::span<const std::byte> cluster) { return emit(guest, cluster); });
+}
+
+result<void> qcow2_stream_decoder::emit(std::uint64_t guest, std::span<const std::byte> bytes) {
+    const auto len = static_cast<std::size_t>(clamp_len(guest, bytes.size(), geo_.virtual_size));
+    if (len == 0) return {};
+    bytes = bytes.first(len);
+    if (is_zero(bytes)) return out_->zero_at(guest, len);
+    return out_->write_at(guest, bytes);
+}
+
+result<void> qcow2_stream_decoder::emit_zeros(std::uint64_t guest, std::uint64_t len) {
+    len = clamp_len(guest, len, geo_.virtual_size);
+    if (len == 0) return {};
+    return out_->zero_at(guest, len);
+}
+
+result<void> qcow2_stream_decoder::finish() {
+    // A compressed extent's sector rounding may run past the end of the file (qemu reads zeros
+    // there); anything else still missing was cut off.
+    auto carried = std::move(gathers_);
+    gathers_.clear();
+    for (auto& g : carried) {
+        if (g.info.use != host_use::compressed) {
+            return make_error(errc::truncated, "qcow2 stream ended at " + std::to_string(stats_.stream_bytes) + " inside the " +
+                                                   std::string(host_use_name(g.info.use)) + " at " + std::to_string(g.off));
+        }
+        g.have = g.info.len;  // the tail is already zero
+        if (auto r = handle(g.off, g.info, g.bytes); !r) return r;
+    }
+    for (const auto& [off, c] : pending_) {
+        if (c.use == host_use::refcount_block) continue;
+        return make_error(errc::truncated, "qcow2 stream ended at " + std::to_string(stats_.stream_bytes) + " before the " +
+                                               std::string(host_use_name(c.use)) + " at " + std::to_string(off));
+    }
+    if (!tables_complete_) return make_error(errc::truncated, "qcow2 stream ended before all of its tables");
+    if (!worker_) return {};
+    return worker_->finish([this](std::uint64_t guest, std::span<const std::byte> cluster) { return emit(guest, cluster); });
+}
+
+}  // namespace cdi

@@ -1,0 +1,270 @@
+// qcow2_stream_decoder against the real qemu-img as the oracle: images made by qemu-img / qemu-io
+// in every layout qemu 7.2 writes (cluster sizes, v2 and v3, zlib and zstd compression, extended L2,
+// zero clusters, shuffled writes, an L1 moved to the end), decoded from a stream in odd-sized reads
+// and compared byte for byte with `qemu-img convert -O raw`; hostile images refused with a class.
+#include "tests/convert/qcow2_stream_expect.hpp"
+
+#include <random>
+
+namespace cdi {
+namespace {
+
+namespace fs = std::filesystem;
+namespace h = test::hostile;
+using test::decode_stream;
+using test::expect_same_as_qemu_img;
+using test::expect_stream_refused;
+using test::must_run;
+
+class qcow2_stream_decoder_test : public ::testing::Test {
+protected:
+    void SetUp() override {
+        CDI_REQUIRE_TOOL("qemu-img");
+        CDI_REQUIRE_TOOL("qemu-io");
+    }
+    const fs::path& d() const { return dir_.path(); }
+
+    // A 64 MiB raw with data at the start, a run in the middle, a zero run and the last MiB.
+    fs::path raw() {
+        const auto p = d() / "src.raw";
+        if (!fs::exists(p)) {
+            must_run("qemu-img create -q -f raw " + h::quote(p) + " 64M");
+            must_run("qemu-io -f raw -c 'write -P 0x11 0 1M' -c 'write -P 0x22 20M 3M' -c 'write -P 0 40M 1M' "
+                     "-c 'write -P 0x33 63M 1M' -c 'write -P 0x44 30000k 5k' " + h::quote(p) + " >/dev/null");
+            // Incompressible bytes too, so compressed images also hold clusters stored uncompressed.
+            must_run("head -c 1M /dev/urandom | dd of=" + h::quote(p) + " bs=1M seek=10 conv=notrunc status=none");
+        }
+        return p;
+    }
+    // qemu-img convert -O qcow2 of raw() with extra options.
+    fs::path converted(const std::string& name, const std::string& opts) {
+        const auto p = d() / name;
+        must_run("qemu-img convert -f raw -O qcow2 " + opts + " " + h::quote(raw()) + " " + h::quote(p));
+        return p;
+    }
+
+private:
+    test::temp_dir dir_;
+};
+
+TEST_F(qcow2_stream_decoder_test, decodes_qemu_img_default_layout_holding_nothing_back) {
+    const auto s = expect_same_as_qemu_img(converted("default.qcow2", ""), d());
+    EXPECT_GT(s.data_clusters, 0u);
+    EXPECT_EQ(s.window_peak, 0u) << "qemu-img's layout needs no window";
+}
+
+TEST_F(qcow2_stream_decoder_test, decodes_512_byte_clusters) {
+    const auto s = expect_same_as_qemu_img(converted("c512.qcow2", "-o cluster_size=512"), d());
+    EXPECT_EQ(s.window_peak, 0u);
+}
+
+TEST_F(qcow2_stream_decoder_test, decodes_2_mib_clusters) {
+    expect_same_as_qemu_img(converted("c2m.qcow2", "-o cluster_size=2M"), d());
+}
+
+TEST_F(qcow2_stream_decoder_test, decodes_qcow2_v2) {
+    expect_same_as_qemu_img(converted("v2.qcow2", "-o compat=0.10"), d());
+}
+
+TEST_F(qcow2_stream_decoder_test, decodes_zlib_compressed_clusters) {
+    const auto s = expect_same_as_qemu_img(converted("zlib.qcow2", "-c"), d());
+    EXPECT_GT(s.compressed_clusters, 0u);
+    EXPECT_EQ(s.window_peak, 0u);
+}
+
+TEST_F(qcow2_stream_decoder_test, decodes_zstd_compressed_clusters) {
+    const auto s = expect_same_as_qemu_img(converted("zstd.qcow2", "-c -o compression_type=zstd"), d());
+    EXPECT_GT(s.compressed_clusters, 0u);
+}
+
+TEST_F(qcow2_stream_decoder_test, decodes_compressed_512_byte_clusters_read_a_byte_short_of_each_sector) {
+    expect_same_as_qemu_img(converted("zlib512.qcow2", "-c -o cluster_size=512"), d(), {}, 511);
+}
+
+TEST_F(qcow2_stream_decoder_test, decodes_extended_l2_subclusters) {
+    // Subcluster-granular writes and zeroes over a fresh extended-L2 image (qemu-io), plus a converted one.
+    expect_same_as_qemu_img(converted("ext.qcow2", "-o extended_l2=on"), d());
+    const auto p = d() / "ext-io.qcow2";
+    must_run("qemu-img create -q -f qcow2 -o extended_l2=on,cluster_size=64k " + h::quote(p) + " 16M");
+    must_run("qemu-io -f qcow2 -c 'write -P 0x5a 2k 2k' -c 'write -P 0x6b 70k 6k' -c 'write -z 1M 64k' -c 'write -P 0x7c 1M 2k' "
+             "-c 'write -P 0x7d 3M 128k' -c 'write -z 3M 4k' " + h::quote(p) + " >/dev/null");
+    expect_same_as_qemu_img(p, d());
+}
+
+TEST_F(qcow2_stream_decoder_test, decodes_zero_clusters_over_data) {
+    const auto p = converted("zero.qcow2", "");
+    must_run("qemu-io -f qcow2 -c 'write -z 0 512k' -c 'write -z 20M 1M' -c 'write -z 50M 1M' " + h::quote(p) + " >/dev/null");
+    expect_same_as_qemu_img(p, d());
+}
+
+// Data under two L2 tables (64 KiB clusters: one table maps 512 MiB), read in one-cluster chunks, so
+// the second table arrives chunks after the first: nothing of qemu-img's layout is held back.
+TEST_F(qcow2_stream_decoder_test, holds_nothing_back_across_l2_tables_of_qemu_img_layout) {
+    const auto p = d() / "two-l2.qcow2";
+    must_run("qemu-img create -q -f qcow2 " + h::quote(p) + " 1G");
+    must_run("qemu-io -f qcow2 -c 'write -P 0x61 1M 2M' -c 'write -P 0x62 700M 2M' -c 'write -P 0x63 5M 64k' " + h::quote(p) + " >/dev/null");
+    qcow2_stream_options opts;
+    opts.chunk = 65536;
+    EXPECT_EQ(expect_same_as_qemu_img(p, d(), opts).window_peak, 0u);
+}
+
+TEST_F(qcow2_stream_decoder_test, decodes_compressed_extents_split_across_chunks_and_l2_tables) {
+    const auto src = d() / "two-l2.raw";
+    must_run("qemu-img create -q -f raw " + h::quote(src) + " 1G");
+    must_run("head -c 3M /dev/urandom | base64 | dd of=" + h::quote(src) + " bs=1M seek=1 conv=notrunc status=none");
+    must_run("head -c 3M /dev/urandom | base64 | dd of=" + h::quote(src) + " bs=1M seek=700 conv=notrunc status=none");
+    const auto p = d() / "two-l2-c.qcow2";
+    must_run("qemu-img convert -c -f raw -O qcow2 " + h::quote(src) + " " + h::quote(p));
+    qcow2_stream_options opts;
+    opts.chunk = 65536;
+    const auto s = expect_same_as_qemu_img(p, d(), opts, 1000);
+    EXPECT_GT(s.compressed_clusters, 100u);
+}
+
+TEST_F(qcow2_stream_decoder_test, decodes_sparse_empty_image) {
+    const auto p = d() / "empty.qcow2";
+    must_run("qemu-img create -q -f qcow2 " + h::quote(p) + " 1G");
+    auto dec = decode_stream(p, d());
+    ASSERT_TRUE(dec.stats.has_value()) << dec.stats.error().message();
+    EXPECT_EQ(fs::file_size(dec.target), 1ull << 30);
+    EXPECT_EQ(test::allocated_bytes(dec.target), 0u);
+}
+
+TEST_F(qcow2_stream_decoder_test, decodes_image_written_in_shuffled_guest_order) {
+    // 200 4 KiB writes at random guest offsets: L2 tables and data allocated in the order of writes.
+    const auto p = d() / "shuffled.qcow2";
+    must_run("qemu-img create -q -f qcow2 -o cluster_size=4k " + h::quote(p) + " 256M");
+    std::mt19937 gen(14);
+    std::string cmds;
+    for (int i = 0; i < 200; ++i) {
+        cmds += " -c 'write -P " + std::to_string(i % 250 + 1) + " " + std::to_string((gen() % 65536) * 4096) + " 4k'";
+    }
+    must_run("qemu-io -f qcow2" + cmds + " " + h::quote(p) + " >/dev/null");
+    EXPECT_EQ(expect_same_as_qemu_img(p, d()).window_peak, 0u);
+}
+
+// An L1 table moved past the data (a resize beyond what the first L1 covers): every L2 table and data
+// cluster passes before the L1 names them, so all of it is held in the window. The tests read in
+// 4 KiB chunks: within one chunk, claims are served from the chunk itself.
+fs::path l1_at_end(const fs::path& dir) {
+    const auto p = dir / "l1end.qcow2";
+    must_run("qemu-img create -q -f qcow2 -o cluster_size=512 " + h::quote(p) + " 32M");
+    must_run("qemu-io -f qcow2 -c 'write -P 0x42 0 256k' -c 'write -P 0x43 16M 64k' " + h::quote(p) + " >/dev/null");
+    must_run("qemu-img resize -q " + h::quote(p) + " 256M");
+    return p;
+}
+
+TEST_F(qcow2_stream_decoder_test, decodes_l1_table_at_the_end_through_the_window) {
+    const auto p = l1_at_end(d());
+    ASSERT_GT(h::peek_be(p, 40, 8), 300u << 10) << "the resize should have moved the L1 table past the data";
+    qcow2_stream_options opts;
+    opts.chunk = 4096;
+    const auto s = expect_same_as_qemu_img(p, d(), opts);
+    EXPECT_GT(s.window_peak, 256u << 10);
+}
+
+TEST_F(qcow2_stream_decoder_test, refuses_layout_needing_more_than_the_window_as_scratch_required) {
+    qcow2_stream_options opts;
+    opts.window_limit = 64 << 10;
+    opts.chunk = 4096;
+    expect_stream_refused(decode_stream(l1_at_end(d()), d(), opts), errc::scratch_required, "MiB of data held before its tables arrive");
+}
+
+TEST_F(qcow2_stream_decoder_test, decodes_whole_stream_in_one_read_and_in_tiny_reads) {
+    const auto p = converted("reads.qcow2", "-o cluster_size=4k");
+    expect_same_as_qemu_img(p, d(), {}, SIZE_MAX);
+    expect_same_as_qemu_img(p, d(), {}, 97);
+}
+
+TEST_F(qcow2_stream_decoder_test, refuses_backing_file_naming_it) {
+    expect_stream_refused(decode_stream(h::qcow2_backing(d(), "/etc/passwd"), d()), errc::unsafe_image,
+                          "qcow2 backing file \"/etc/passwd\" is not allowed");
+}
+
+TEST_F(qcow2_stream_decoder_test, refuses_external_data_file) {
+    expect_stream_refused(decode_stream(h::qcow2_data_file(d(), "/etc/passwd"), d()), errc::unsafe_image, "external data file");
+}
+
+TEST_F(qcow2_stream_decoder_test, refuses_encryption) {
+    expect_stream_refused(decode_stream(h::qcow2_crypt_method(d(), 2), d()), errc::bad_image, "encrypted");
+}
+
+TEST_F(qcow2_stream_decoder_test, refuses_unknown_incompatible_feature) {
+    expect_stream_refused(decode_stream(h::qcow2_incompat(d(), 1ull << 7), d()), errc::unsafe_image, "unknown incompatible feature bits 7");
+}
+
+TEST_F(qcow2_stream_decoder_test, refuses_what_is_not_qcow2) {
+    expect_stream_refused(decode_stream(raw(), d()), errc::bad_image, "not a qcow2 image");
+}
+
+TEST_F(qcow2_stream_decoder_test, refuses_stream_cut_anywhere_after_the_header_as_truncated) {
+    const auto full = converted("cut.qcow2", "-o cluster_size=4k");
+    const auto size = fs::file_size(full);
+    for (std::uint64_t cut : {std::uint64_t{5000}, std::uint64_t{3 * 4096 + 10}, size / 3, size / 2 + 1, size - 4096, size - 1}) {
+        const auto p = d() / ("cut-" + std::to_string(cut) + ".qcow2");
+        fs::copy_file(full, p);
+        fs::resize_file(p, cut);
+        auto r = decode_stream(p, d());
+        ASSERT_FALSE(r.stats.has_value()) << "cut at " << cut << " decoded";
+        EXPECT_TRUE(r.stats.error().is(errc::truncated)) << "cut at " << cut << ": " << r.stats.error().message();
+    }
+}
+
+// The first L2 table of a qemu-img image (one L1 entry at the L1 table's start).
+std::uint64_t first_l2(const fs::path& p) { return h::peek_be(p, h::peek_be(p, 40, 8), 8) & 0x00fffffffffffe00ull; }
+
+TEST_F(qcow2_stream_decoder_test, refuses_data_cluster_overlapping_the_l1_table) {
+    const auto p = converted("overlap-l1.qcow2", "");
+    h::poke_be64(p, first_l2(p), (1ull << 63) | h::peek_be(p, 40, 8));
+    expect_stream_refused(decode_stream(p, d()), errc::corrupt_image, "data cluster at 196608 overlaps a L1 table");
+}
+
+TEST_F(qcow2_stream_decoder_test, refuses_two_entries_naming_one_data_cluster) {
+    const auto p = converted("overlap-data.qcow2", "");
+    const auto l2 = first_l2(p);
+    h::poke_be64(p, l2 + 8, h::peek_be(p, l2, 8));
+    expect_stream_refused(decode_stream(p, d()), errc::corrupt_image, "overlaps a data cluster");
+}
+
+TEST_F(qcow2_stream_decoder_test, refuses_data_cluster_past_the_end_of_the_stream) {
+    const auto p = converted("past-end.qcow2", "");
+    h::poke_be64(p, first_l2(p) + 8 * 100, (1ull << 63) | (1ull << 40));
+    expect_stream_refused(decode_stream(p, d()), errc::truncated, "before the data cluster at 1099511627776");
+}
+
+TEST_F(qcow2_stream_decoder_test, refuses_l2_table_past_the_end_of_the_stream) {
+    const auto p = converted("l2-past-end.qcow2", "");
+    h::poke_be64(p, h::peek_be(p, 40, 8), (1ull << 63) | (1ull << 36));
+    expect_stream_refused(decode_stream(p, d()), errc::truncated, "before the L2 table at 68719476736");
+}
+
+TEST_F(qcow2_stream_decoder_test, refuses_l2_table_overlapping_the_refcount_table) {
+    const auto p = converted("l2-on-reftable.qcow2", "");
+    h::poke_be64(p, h::peek_be(p, 40, 8), (1ull << 63) | h::peek_be(p, 48, 8));
+    expect_stream_refused(decode_stream(p, d()), errc::corrupt_image, "L2 table at 65536 overlaps a refcount table");
+}
+
+TEST_F(qcow2_stream_decoder_test, refuses_unaligned_data_cluster) {
+    const auto p = converted("unaligned.qcow2", "");
+    h::poke_be64(p, first_l2(p), (1ull << 63) | 0x50200);
+    expect_stream_refused(decode_stream(p, d()), errc::corrupt_image, "data cluster offset 0x50200 is not cluster-aligned");
+}
+
+TEST_F(qcow2_stream_decoder_test, refuses_compressed_cluster_that_inflates_short) {
+    const auto p = converted("short.qcow2", "-c");
+    // The first compressed extent's bytes replaced with an empty final stored deflate block.
+    const std::uint64_t e = h::peek_be(p, first_l2(p), 8);
+    const std::uint64_t coff = e & ((1ull << 54) - 1);
+    h::poke(p, coff, std::string("\x01\x00\x00\xff\xff", 5));
+    expect_stream_refused(decode_stream(p, d()), errc::decompress, "qcow2 compressed cluster (zlib)");
+}
+
+TEST_F(qcow2_stream_decoder_test, refuses_corrupt_zstd_cluster) {
+    const auto p = converted("badzstd.qcow2", "-c -o compression_type=zstd");
+    const std::uint64_t coff = h::peek_be(p, first_l2(p), 8) & ((1ull << 54) - 1);
+    h::poke(p, coff, std::string(8, '\x7f'));
+    expect_stream_refused(decode_stream(p, d()), errc::decompress, "zstd");
+}
+
+}  // namespace
+}  // namespace cdi

@@ -1,0 +1,59 @@
+#pragma once
+// Shared by the qcow2 stream tests: decode a file through qcow2_stream_decoder with a chosen read
+// size, and compare the target with the oracle, `qemu-img convert -f qcow2 -O raw`, byte for byte.
+#include "convert/qcow2_stream_decoder.hpp"
+
+#include "support/hostile_images.hpp"
+#include "support/test_env.hpp"
+#include "support/test_stages.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace cdi::test {
+
+struct stream_decode {
+    result<qcow2_stream_stats> stats;
+    fs::path target;
+};
+
+// Decodes image into dir/<image name>.raw, fed in reads of read_size bytes (an odd size by default,
+// so no table or cluster arrives aligned to a read).
+inline stream_decode decode_stream(const fs::path& image, const fs::path& dir, const qcow2_stream_options& opts = {},
+                                   std::size_t read_size = 65537) {
+    scripted_source src(read_file_bytes(image), read_size);
+    const fs::path target = dir / (image.filename().string() + ".raw");
+    auto dec = qcow2_stream_decoder::start(src, opts);
+    if (!dec) return {dec.error(), target};
+    auto out = positional_file::create(target, dec->virtual_size());
+    if (!out) return {out.error(), target};
+    return {dec->run(*out), target};
+}
+
+// The oracle's output for image, written next to it.
+inline fs::path qemu_raw(const fs::path& image) {
+    const fs::path raw = image.string() + ".oracle";
+    must_run("qemu-img convert -f qcow2 -O raw " + hostile::quote(image) + " " + hostile::quote(raw));
+    return raw;
+}
+
+// Decodes image and expects the target to equal the oracle's, byte for byte.
+inline qcow2_stream_stats expect_same_as_qemu_img(const fs::path& image, const fs::path& dir, const qcow2_stream_options& opts = {},
+                                                  std::size_t read_size = 65537) {
+    auto d = decode_stream(image, dir, opts, read_size);
+    EXPECT_TRUE(d.stats.has_value()) << d.stats.error().message();
+    if (!d.stats) return {};
+    const auto oracle = qemu_raw(image);
+    EXPECT_EQ(run_command("cmp " + hostile::quote(oracle) + " " + hostile::quote(d.target)).status, 0)
+        << "decoded " << image << " differs from qemu-img convert -O raw";
+    return *d.stats;
+}
+
+inline void expect_stream_refused(const stream_decode& d, errc e, const std::string& needle) {
+    ASSERT_FALSE(d.stats.has_value()) << "decoded";
+    EXPECT_TRUE(d.stats.error().is(e)) << d.stats.error().message();
+    EXPECT_NE(d.stats.error().context.find(needle), std::string::npos) << d.stats.error().message();
+}
+
+}  // namespace cdi::test
