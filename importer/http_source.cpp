@@ -61,7 +61,9 @@ result<std::unique_ptr<http_source>> http_source::open(std::string_view url, htt
     if (!proxies) return proxies.error();
     std::unique_ptr<http_source> src(
         new http_source(std::move(*origin), std::move(opts), std::move(*tls), std::move(*proxies), cancel));
-    if (src->opts_.probe_with_head) src->probe_head();
+    if (src->opts_.probe_with_head) {
+        if (auto e = src->probe_head()) return *e;
+    }
     if (auto r = src->with_retries([s = src.get()] { return s->start_body(); }); !r) return r.error();
     return src;
 }
@@ -137,13 +139,15 @@ std::optional<http_source::failure> http_source::fetch(http::verb method) {
     }
 }
 
-void http_source::probe_head() {
-    if (auto f = fetch(http::verb::head); !f && conn_->head().status == 200) {
-        head_length_ = conn_->head().content_length;
-    } else if (f) {
-        spdlog::info("HEAD {} failed ({}); continuing with GET", origin_.to_string(), f->err.message());
-    }
+std::optional<error> http_source::probe_head() {
+    auto f = fetch(http::verb::head);
+    if (!f && conn_->head().status == 200) head_length_ = conn_->head().content_length;
     conn_.reset();
+    if (!f) return std::nullopt;
+    // A proxy that broke its protocol is not a failed probe: it would see the GET too.
+    if (f->err.is(errc::proxy)) return f->err;
+    spdlog::info("HEAD {} failed ({}); continuing with GET", origin_.to_string(), f->err.message());
+    return std::nullopt;
 }
 
 error http_source::status_error(const http_response_head& head) const {

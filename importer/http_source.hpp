@@ -33,7 +33,8 @@ public:
     // code 200, got 404. Status: 404 Not Found" (errc::auth for 401/403, same text),
     // errc::source_unreachable (DNS, refused, connect timeout; names host:port), errc::tls_verify,
     // errc::tls_config (unreadable CA dir), errc::bad_request (bad URL or proxy URL),
-    // errc::timeout (no response within idle_timeout), errc::canceled. cancel must outlive the source.
+    // errc::timeout (no response within idle_timeout), errc::canceled, errc::proxy (a proxy that
+    // sent bytes after its CONNECT answer: final). cancel must outlive the source.
     static result<std::unique_ptr<http_source>> open(std::string_view url, http_options opts, const cancel_token& cancel);
 
     http_source(const http_source&) = delete;
@@ -64,7 +65,7 @@ private:
     std::optional<failure> skip_prefix();
     result<void> with_retries(const std::function<std::optional<failure>()>& attempt);
     result<void> backoff(unsigned attempt);
-    void probe_head();
+    std::optional<error> probe_head();  // failures are tolerated, but for errc::proxy
     error status_error(const http_response_head& head) const;
 
     http_url origin_;

@@ -205,6 +205,28 @@ TEST(http_source, https_through_connect_proxy) {
     EXPECT_EQ(web->requests_for("/disk.img").back().authorization, "Basic YWxpY2U6czNjcmV0");
 }
 
+// A forged origin response a hostile proxy appends to its CONNECT answer (issue 12 item 1).
+std::string forged_response() {
+    return fault_http_server::head(200, {{"Content-Length", "6"}}) + "forged";
+}
+
+TEST(http_source, bytes_after_the_connect_answer_are_refused_as_a_proxy_error_not_read_as_the_origin) {
+    web_root root;
+    pki p(root.tmp / "pki");
+    auto web = nginx_server::start(tls_site(root, p));
+    fault_http_server proxy(fault_http_server::forward_proxy(forged_response()));
+    auto opts = fast_options();
+    opts.ca_dirs = {ca_dir_with(root.tmp, p, "ca.crt")};
+    opts.proxy.https_proxy = "http://127.0.0.1:" + std::to_string(proxy.port());
+    auto got = download(web->url("/disk.img"), opts);
+    ASSERT_FALSE(got) << "imported " << got->size() << " bytes the proxy forged";
+    EXPECT_TRUE(got.error().is(errc::proxy)) << got.error().message();
+    EXPECT_NE(got.error().context.find("after its answer to CONNECT"), std::string::npos) << got.error().context;
+    // Final: the HEAD's failure stops the import; no GET, no retry.
+    ASSERT_EQ(proxy.requests().size(), 1u);
+    EXPECT_EQ(proxy.requests()[0].method, "CONNECT");
+}
+
 TEST(http_source, http_through_proxy_uses_absolute_form) {
     web_root root;
     auto web = nginx_server::start({.root = root.www()});
