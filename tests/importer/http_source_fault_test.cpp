@@ -242,6 +242,30 @@ TEST(http_source, http_through_proxy_uses_absolute_form) {
     EXPECT_EQ(reqs[1].target, web->url("/disk.img"));
 }
 
+TEST(http_source, a_redirect_to_a_host_with_encoded_crlf_never_reaches_the_proxy_or_a_host_header) {
+    fault_http_server origin([](const fault_request&, fault_reply& out) {
+        out.send(fault_http_server::head(302, {{"Location", "http://evil%0D%0AX-Injected%3A%201.example/x"}, {"Content-Length", "0"}}));
+    });
+    auto relay = fault_http_server::forward_proxy();
+    fault_http_server proxy([&](const fault_request& req, fault_reply& out) {
+        if (req.target.find("evil") != std::string::npos) return out.send(fault_http_server::head(400));
+        relay(req, out);
+    });
+    for (const bool proxied : {true, false}) {
+        auto opts = fast_options();
+        if (proxied) opts.proxy.http_proxy = "http://127.0.0.1:" + std::to_string(proxy.port());
+        auto got = download(origin.url("/disk.img"), opts);
+        ASSERT_FALSE(got);
+        // The redirect is refused as the origin's fault: not retried as if the host were unreachable.
+        EXPECT_TRUE(got.error().is(errc::source_http)) << got.error().message();
+        EXPECT_EQ(got.error().context.find('\n'), std::string::npos);
+    }
+    for (const auto& r : proxy.requests()) {
+        EXPECT_EQ(r.target.find("evil"), std::string::npos) << r.target;
+        EXPECT_EQ(r.header("X-Injected"), "");
+    }
+}
+
 TEST(http_source, no_proxy_bypasses_the_proxy) {
     web_root root;
     auto web = nginx_server::start({.root = root.www()});
