@@ -87,10 +87,13 @@ TEST(http_source, nginx_range_resume_after_a_dropped_connection) {
     // The same resume against nginx: a first connection dies mid-body through a cutting proxy.
     web_root root;
     auto web = nginx_server::start({.root = root.www()});
+    // The cutter announces nginx's own ETag, the validator the resume's If-Range must carry.
+    auto etag = run_command("curl -sfI " + web->url("/disk.img") + " | sed -n 's/^[Ee][Tt][Aa][Gg]: *//p' | tr -d '\\r\\n'").output;
+    ASSERT_FALSE(etag.empty());
     std::atomic<int> gets{0};
     fault_http_server cutter([&](const fault_request& req, fault_reply& out) {
         if (req.method == "GET" && ++gets == 1) {
-            out.send(fault_http_server::head(200, {{"Content-Length", std::to_string(root.data.size())}, {"Accept-Ranges", "bytes"}}));
+            out.send(fault_http_server::head(200, {{"Content-Length", std::to_string(root.data.size())}, {"Accept-Ranges", "bytes"}, {"ETag", etag}}));
             out.send(as_text(root.data, 0, 100000));
             return;
         }
@@ -103,6 +106,7 @@ TEST(http_source, nginx_range_resume_after_a_dropped_connection) {
     ASSERT_FALSE(hits.empty());
     EXPECT_EQ(hits.back().range, "bytes=100000-");
     EXPECT_EQ(hits.back().status, 206);
+    EXPECT_EQ(cutter.requests().back().header("If-Range"), etag);
 }
 
 TEST(http_source, body_cut_short_without_accept_ranges_is_truncated) {
@@ -314,7 +318,7 @@ TEST(http_source, resume_answered_with_200_skips_a_small_prefix_and_refuses_a_la
         std::atomic<int> gets{0};
         fault_http_server server([&](const fault_request& req, fault_reply& out) {
             // Advertises ranges but ignores Range: the whole body again, with 200.
-            out.send(fault_http_server::head(200, {{"Accept-Ranges", "bytes"}, {"Content-Length", std::to_string(data.size())}}));
+            out.send(fault_http_server::head(200, {{"Accept-Ranges", "bytes"}, {"ETag", "\"v1\""}, {"Content-Length", std::to_string(data.size())}}));
             if (req.method == "HEAD") return;
             out.send(as_text(data, 0, req.method == "GET" && ++gets == 1 ? cut : data.size()));
         });
