@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <map>
 
 namespace cdi {
@@ -98,7 +99,25 @@ TEST_F(importer_proxy_test, a_registry_import_refuses_bytes_the_proxy_sent_after
     auto o = run({{"IMPORTER_SOURCE", "registry"}, {"IMPORTER_ENDPOINT", reg->endpoint("cdi/disk:v1")}, {"IMPORTER_IMAGE_SIZE", "8Mi"},
                   {"INSECURE_TLS", "true"}, {"https_proxy", proxy_url(proxy)}, {"http_proxy", proxy_url(proxy)}});
     expect_refused_as_proxy_error(o);
+    EXPECT_NE(o.message.find("failed to pull image"), std::string::npos) << o.message;  // the controller's ImagePullFailed
     for (const auto& r : proxy.requests()) EXPECT_EQ(r.method, "CONNECT") << r.target;
+}
+
+TEST_F(importer_proxy_test, a_proxy_honest_for_the_ping_and_forging_the_manifest_fails_the_pull_with_e_proxy) {
+    if (!test::have_tool("docker-registry")) GTEST_SKIP() << "needs docker-registry";
+    auto reg = test::docker_registry::start({.tls_cert = pki_.crt("server"), .tls_key = pki_.key("server")});
+    const std::string manifest = R"({"schemaVersion":2})";
+    auto honest = fault_http_server::forward_proxy();
+    auto hostile = fault_http_server::forward_proxy(
+        fault_http_server::head(200, {{"Content-Type", "application/vnd.oci.image.manifest.v1+json"},
+                                      {"Content-Length", std::to_string(manifest.size())}}) + manifest);
+    std::atomic<int> tunnels{0};
+    fault_http_server proxy([&](const test::fault_request& req, test::fault_reply& out) { (++tunnels == 1 ? honest : hostile)(req, out); });
+    auto o = run({{"IMPORTER_SOURCE", "registry"}, {"IMPORTER_ENDPOINT", reg->endpoint("cdi/disk:v1")}, {"IMPORTER_IMAGE_SIZE", "8Mi"},
+                  {"https_proxy", proxy_url(proxy)}});
+    expect_refused_as_proxy_error(o);
+    EXPECT_NE(o.message.find("failed to pull image"), std::string::npos) << o.message;
+    EXPECT_EQ(tunnels.load(), 2) << "the manifest's E_PROXY was retried";
 }
 
 }  // namespace
