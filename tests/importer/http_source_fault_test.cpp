@@ -231,6 +231,16 @@ TEST(http_source, bytes_after_the_connect_answer_are_refused_as_a_proxy_error_no
     EXPECT_EQ(proxy.requests()[0].method, "CONNECT");
 }
 
+TEST(http_source, a_malformed_connect_answer_is_a_proxy_error_and_not_retried) {
+    fault_http_server proxy([](const fault_request&, fault_reply& out) { out.send("HTTP/9 what\r\n\r\n"); });
+    auto opts = fast_options();
+    opts.proxy.https_proxy = "http://127.0.0.1:" + std::to_string(proxy.port());
+    auto got = download("https://127.0.0.1:1/disk.img", opts);
+    ASSERT_FALSE(got);
+    EXPECT_TRUE(got.error().is(errc::proxy)) << got.error().message();
+    EXPECT_EQ(proxy.requests().size(), 1u);
+}
+
 TEST(http_source, http_through_proxy_uses_absolute_form) {
     web_root root;
     auto web = nginx_server::start({.root = root.www()});
