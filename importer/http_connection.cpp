@@ -123,6 +123,8 @@ result<void> http_connection::tunnel(const http_url& url, const http_url& proxy)
     http::response_parser<http::empty_body> res;
     res.skip(true);  // a 2xx answer to CONNECT has no body: the tunnel starts right after the head
     ec = run([&](auto handler) { http::async_read_header(socket_, buffer_, res, handler); }, timeouts_.connect, why);
+    if (ec && why == stop_reason::none && !is_cut_short(ec) && ec != asio::error::operation_aborted)
+        return make_error(errc::proxy, "proxy " + proxy.authority() + " sent a malformed answer to CONNECT: " + ec.message());
     if (ec || why != stop_reason::none) return io_error("no CONNECT answer from proxy " + proxy.authority(), ec, why, errc::source_unreachable);
     const auto status = res.get().result_int();
     if (status / 100 != 2) {
@@ -130,6 +132,13 @@ result<void> http_connection::tunnel(const http_url& url, const http_url& proxy)
                           "proxy " + proxy.authority() + " refused the tunnel to " + peer_ + ": " + std::to_string(status) +
                               " " + std::string(res.get().reason()));
     }
+    // Nothing read before the TLS handshake may be used after it: bytes the proxy sent past its
+    // answer would be parsed as the origin's response once the tunnel is encrypted (a forgery that
+    // certificate verification cannot see). The origin speaks only after our ClientHello, so an
+    // honest proxy has sent nothing more yet. Final: never retried, over plain HTTP or otherwise.
+    if (buffer_.size() != 0)
+        return make_error(errc::proxy, "proxy " + proxy.authority() + " sent " + std::to_string(buffer_.size()) +
+                                           " bytes after its answer to CONNECT " + peer_ + "; refusing the tunnel");
     return {};
 }
 

@@ -67,7 +67,8 @@ public:
 
     // Errors: errc::source_unreachable (resolve, connect, handshake-less I/O failure, connect
     // timeout; names host:port), errc::tls_verify, errc::timeout (no response head in time),
-    // errc::canceled, errc::source_http (proxy refused the tunnel, malformed response).
+    // errc::canceled, errc::source_http (malformed response), errc::proxy (the proxy sent bytes
+    // after its answer to CONNECT, or a malformed answer: final, never retried).
     result<void> request(const http_url& url, const std::optional<http_url>& proxy, const http_request_spec& req);
     const http_response_head& head() const noexcept { return head_; }
 

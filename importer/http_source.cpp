@@ -1,10 +1,10 @@
 #include "importer/http_source.hpp"
 
+#include <isa-l/crc64.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <thread>
 
 namespace cdi {
@@ -39,16 +39,9 @@ std::string trim(std::string_view s) {
     return std::string(s);
 }
 
-// "bytes 100-199/1000" -> 100; nullopt when malformed.
-std::optional<std::uint64_t> content_range_start(std::string_view v) {
-    if (v.substr(0, 6) != "bytes ") return std::nullopt;
-    v.remove_prefix(6);
-    std::uint64_t start = 0;
-    auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), start);
-    if (ec != std::errc() || ptr == v.data() + v.size() || *ptr != '-') return std::nullopt;
-    return start;
+std::uint64_t crc64(std::uint64_t crc, std::span<const std::byte> data) {
+    return crc64_ecma_refl(crc, reinterpret_cast<const unsigned char*>(data.data()), data.size());
 }
-
 
 }  // namespace
 
@@ -61,7 +54,9 @@ result<std::unique_ptr<http_source>> http_source::open(std::string_view url, htt
     if (!proxies) return proxies.error();
     std::unique_ptr<http_source> src(
         new http_source(std::move(*origin), std::move(opts), std::move(*tls), std::move(*proxies), cancel));
-    if (src->opts_.probe_with_head) src->probe_head();
+    if (src->opts_.probe_with_head) {
+        if (auto e = src->probe_head()) return *e;
+    }
     if (auto r = src->with_retries([s = src.get()] { return s->start_body(); }); !r) return r.error();
     return src;
 }
@@ -95,9 +90,10 @@ http_request_spec http_source::spec_for(const http_url& url, http::verb method) 
         if (!authorization_.empty()) spec.headers.emplace_back("Authorization", authorization_);
         else if (credentials_) spec.headers.emplace_back("Authorization", basic_authorization(*credentials_));
     }
-    if (method == http::verb::get && offset_ > 0) {
+    // Without a validator a resume asks for the whole body again (http_resume.hpp).
+    if (const auto validator = first_.if_range(); method == http::verb::get && offset_ > 0 && !validator.empty()) {
         spec.headers.emplace_back("Range", "bytes=" + std::to_string(offset_) + "-");
-        if (!validator_.empty()) spec.headers.emplace_back("If-Range", validator_);
+        spec.headers.emplace_back("If-Range", validator);
     }
     return spec;
 }
@@ -137,13 +133,15 @@ std::optional<http_source::failure> http_source::fetch(http::verb method) {
     }
 }
 
-void http_source::probe_head() {
-    if (auto f = fetch(http::verb::head); !f && conn_->head().status == 200) {
-        head_length_ = conn_->head().content_length;
-    } else if (f) {
-        spdlog::info("HEAD {} failed ({}); continuing with GET", origin_.to_string(), f->err.message());
-    }
+std::optional<error> http_source::probe_head() {
+    auto f = fetch(http::verb::head);
+    if (!f && conn_->head().status == 200) head_length_ = conn_->head().content_length;
     conn_.reset();
+    if (!f) return std::nullopt;
+    // A proxy that broke its protocol is not a failed probe: it would see the GET too.
+    if (f->err.is(errc::proxy)) return f->err;
+    spdlog::info("HEAD {} failed ({}); continuing with GET", origin_.to_string(), f->err.message());
+    return std::nullopt;
 }
 
 error http_source::status_error(const http_response_head& head) const {
@@ -159,38 +157,32 @@ std::optional<http_source::failure> http_source::start_body() {
         body_length_ = head.content_length;
         accepts_ranges_ = icontains(head.accept_ranges, "bytes");
         content_type_ = head.content_type;
-        const bool strong_etag = !head.etag.empty() && head.etag.rfind("W/", 0) != 0;
-        validator_ = strong_etag ? head.etag : head.last_modified;
+        first_ = body_validators::of(head);
         return std::nullopt;
     }
-    const auto where = final_.authority() + " at byte " + std::to_string(offset_);
-    if (head.status == 206) {
-        auto start = content_range_start(head.content_range);
-        if (!start || *start != offset_)
-            return failure{make_error(errc::truncated, "cannot resume the body from " + where + ": answered with Content-Range \"" +
-                                                           head.content_range + "\""),
-                           false};
-        return std::nullopt;
-    }
-    if (head.status == 200) {
-        if (offset_ > max_skip_on_resume || head.content_length != body_length_)
-            return failure{make_error(errc::truncated, "cannot resume the body from " + where +
-                                                           ": the server sent the whole body again (200) or a different one"),
-                           false};
-        return skip_prefix();
-    }
-    return failure{status_error(head), head.status >= 500};
+    if (head.status != 200 && head.status != 206) return failure{status_error(head), head.status >= 500};
+    auto action = judge_resume(first_, offset_, head, max_skip_on_resume);
+    if (!action) return failure{error{action.error().code, final_.authority() + ": " + action.error().context}, false};
+    if (*action == resume_action::skip_prefix) return skip_prefix();
+    return std::nullopt;
 }
 
 std::optional<http_source::failure> http_source::skip_prefix() {
     std::vector<std::byte> scratch(static_cast<std::size_t>(std::min<std::uint64_t>(offset_, skip_buffer_size)));
     std::uint64_t left = offset_;
+    std::uint64_t crc = 0;
     while (left > 0) {
         auto n = conn_->read_body(std::span(scratch).first(static_cast<std::size_t>(std::min<std::uint64_t>(left, scratch.size()))));
         if (!n) return failure{n.error(), is_transient(n.error())};
         if (*n == 0) return failure{make_error(errc::truncated, "resent body from " + final_.authority() + " ended early"), true};
+        crc = crc64(crc, std::span(scratch).first(*n));
         left -= *n;
     }
+    // The bytes already delivered cannot be taken back: a body that changed under us is final.
+    if (crc != delivered_crc_)
+        return failure{make_error(errc::truncated, "cannot resume the body from " + final_.authority() + ": the first " +
+                                                       std::to_string(offset_) + " bytes sent again differ from those delivered (the file changed)"),
+                       false};
     return std::nullopt;
 }
 
@@ -227,6 +219,12 @@ result<std::size_t> http_source::read(std::span<std::byte> out) {
         }
         auto n = conn_->read_body(out);
         if (n && *n > 0) {
+            if (body_length_ && *n > *body_length_ - offset_) {
+                conn_.reset();
+                return make_error(errc::source_http, "body from " + final_.authority() + " is longer than the declared " +
+                                                         std::to_string(*body_length_) + " bytes");
+            }
+            delivered_crc_ = crc64(delivered_crc_, out.first(*n));
             offset_ += *n;
             failures_ = 0;
             return n;

@@ -1,8 +1,9 @@
 #pragma once
 // The importer's HTTP(S) origin (contract section 4): follows redirects, streams the body of a GET
 // that must end in 200, and hides transient failures (refused/reset connections, 5xx, a body cut
-// short, an idle stall) behind bounded retries with exponential backoff, resuming with a Range
-// request after the first byte when the server accepts ranges.
+// short, an idle stall) behind bounded retries with exponential backoff, resuming after the first
+// byte when the server accepts ranges: with Range and If-Range when the body has a validator, from
+// byte 0 with the re-sent prefix verified when it has none (http_resume.hpp).
 //
 // Unlike CDI, credentials and extra headers go only to the original origin (scheme, host, port),
 // never across a redirect to another one (security.md F2).
@@ -10,6 +11,7 @@
 #include "cdi/source.hpp"
 #include "importer/http_connection.hpp"
 #include "importer/http_options.hpp"
+#include "importer/http_resume.hpp"
 #include "importer/http_url.hpp"
 #include "importer/proxy_selector.hpp"
 #include "importer/tls_client_context.hpp"
@@ -33,7 +35,8 @@ public:
     // code 200, got 404. Status: 404 Not Found" (errc::auth for 401/403, same text),
     // errc::source_unreachable (DNS, refused, connect timeout; names host:port), errc::tls_verify,
     // errc::tls_config (unreadable CA dir), errc::bad_request (bad URL or proxy URL),
-    // errc::timeout (no response within idle_timeout), errc::canceled. cancel must outlive the source.
+    // errc::timeout (no response within idle_timeout), errc::canceled, errc::proxy (a proxy that
+    // sent bytes after its CONNECT answer: final). cancel must outlive the source.
     static result<std::unique_ptr<http_source>> open(std::string_view url, http_options opts, const cancel_token& cancel);
 
     http_source(const http_source&) = delete;
@@ -64,7 +67,7 @@ private:
     std::optional<failure> skip_prefix();
     result<void> with_retries(const std::function<std::optional<failure>()>& attempt);
     result<void> backoff(unsigned attempt);
-    void probe_head();
+    std::optional<error> probe_head();  // failures are tolerated, but for errc::proxy
     error status_error(const http_response_head& head) const;
 
     http_url origin_;
@@ -83,8 +86,9 @@ private:
     std::optional<std::uint64_t> head_length_;
     bool accepts_ranges_ = false;
     std::string content_type_;
-    std::string validator_;  // strong ETag or Last-Modified, for If-Range
-    std::uint64_t offset_ = 0;  // body bytes delivered to the caller
+    body_validators first_;           // the first 200's length and validators, for resumes
+    std::uint64_t offset_ = 0;        // body bytes delivered to the caller
+    std::uint64_t delivered_crc_ = 0; // CRC-64 of those bytes: a re-sent prefix must match it
     unsigned failures_ = 0;     // consecutive transient failures since the last progress
     bool done_ = false;
 };

@@ -29,6 +29,15 @@ std::string redacted(std::string_view text) {
     return s;
 }
 
+// A registered name as DNS and the request line can carry it: letters, digits, '-', '.', '_'
+// (Go and curl accept '_'), at most 253 characters. Checked after percent-decoding, where "%0d%0a"
+// has become CR LF that would reach CONNECT's request line and the Host header.
+bool is_host_name(std::string_view h) {
+    return !h.empty() && h.size() <= 253 && std::all_of(h.begin(), h.end(), [](unsigned char c) {
+        return std::isalnum(c) || c == '-' || c == '.' || c == '_';
+    });
+}
+
 }  // namespace
 
 result<http_url> http_url::parse(std::string_view text) {
@@ -54,7 +63,8 @@ result<http_url> http_url::from_view(boost::urls::url_view u, std::string_view o
     } else if (u.host_type() == boost::urls::host_type::ipvfuture) {
         return bad("unsupported host");
     } else {
-        out.host_ = lower(u.host());
+        out.host_ = lower(u.host());  // decoded
+        if (u.host_type() == boost::urls::host_type::name && !is_host_name(out.host_)) return bad("invalid host name");
     }
     if (u.has_port()) {
         auto p = u.port();

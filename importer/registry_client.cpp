@@ -63,7 +63,8 @@ result<void> registry_client::ping() {
     };
     // An insecure registry may not speak TLS at all: do not spend the retries on the TLS attempt.
     auto r = attempt(base_.insecure_tls ? 0 : base_.max_retries);
-    if (r || !base_.insecure_tls || r.error().is(errc::canceled)) {
+    // A proxy that broke its protocol is final: never an excuse to try plain http.
+    if (r || !base_.insecure_tls || r.error().is(errc::canceled) || r.error().is(errc::proxy)) {
         if (!r) return prefixed(r.error(), "pinging registry " + ref_.api_host() + ": ");
         return {};
     }

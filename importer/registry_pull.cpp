@@ -37,7 +37,7 @@ result<std::unique_ptr<registry_pull>> registry_pull::open(const std::string& en
         // Reaching the registry and reading its manifests is "pulling"; what the image holds is not.
         const bool pull_failure = image.error().is(errc::source_unreachable) || image.error().is(errc::source_http) ||
                                   image.error().is(errc::auth) || image.error().is(errc::tls_verify) ||
-                                  image.error().is(errc::timeout);
+                                  image.error().is(errc::timeout) || image.error().is(errc::proxy);
         return wrapped(image.error(), std::string(read_failed) + (pull_failure ? "failed to pull image: " : ""));
     }
     p->image_ = std::move(*image);

@@ -87,10 +87,13 @@ TEST(http_source, nginx_range_resume_after_a_dropped_connection) {
     // The same resume against nginx: a first connection dies mid-body through a cutting proxy.
     web_root root;
     auto web = nginx_server::start({.root = root.www()});
+    // The cutter announces nginx's own ETag, the validator the resume's If-Range must carry.
+    auto etag = run_command("curl -sfI " + web->url("/disk.img") + " | sed -n 's/^[Ee][Tt][Aa][Gg]: *//p' | tr -d '\\r\\n'").output;
+    ASSERT_FALSE(etag.empty());
     std::atomic<int> gets{0};
     fault_http_server cutter([&](const fault_request& req, fault_reply& out) {
         if (req.method == "GET" && ++gets == 1) {
-            out.send(fault_http_server::head(200, {{"Content-Length", std::to_string(root.data.size())}, {"Accept-Ranges", "bytes"}}));
+            out.send(fault_http_server::head(200, {{"Content-Length", std::to_string(root.data.size())}, {"Accept-Ranges", "bytes"}, {"ETag", etag}}));
             out.send(as_text(root.data, 0, 100000));
             return;
         }
@@ -103,6 +106,7 @@ TEST(http_source, nginx_range_resume_after_a_dropped_connection) {
     ASSERT_FALSE(hits.empty());
     EXPECT_EQ(hits.back().range, "bytes=100000-");
     EXPECT_EQ(hits.back().status, 206);
+    EXPECT_EQ(cutter.requests().back().header("If-Range"), etag);
 }
 
 TEST(http_source, body_cut_short_without_accept_ranges_is_truncated) {
@@ -205,6 +209,38 @@ TEST(http_source, https_through_connect_proxy) {
     EXPECT_EQ(web->requests_for("/disk.img").back().authorization, "Basic YWxpY2U6czNjcmV0");
 }
 
+// A forged origin response a hostile proxy appends to its CONNECT answer (issue 12 item 1).
+std::string forged_response() {
+    return fault_http_server::head(200, {{"Content-Length", "6"}}) + "forged";
+}
+
+TEST(http_source, bytes_after_the_connect_answer_are_refused_as_a_proxy_error_not_read_as_the_origin) {
+    web_root root;
+    pki p(root.tmp / "pki");
+    auto web = nginx_server::start(tls_site(root, p));
+    fault_http_server proxy(fault_http_server::forward_proxy(forged_response()));
+    auto opts = fast_options();
+    opts.ca_dirs = {ca_dir_with(root.tmp, p, "ca.crt")};
+    opts.proxy.https_proxy = "http://127.0.0.1:" + std::to_string(proxy.port());
+    auto got = download(web->url("/disk.img"), opts);
+    ASSERT_FALSE(got) << "imported " << got->size() << " bytes the proxy forged";
+    EXPECT_TRUE(got.error().is(errc::proxy)) << got.error().message();
+    EXPECT_NE(got.error().context.find("after its answer to CONNECT"), std::string::npos) << got.error().context;
+    // Final: the HEAD's failure stops the import; no GET, no retry.
+    ASSERT_EQ(proxy.requests().size(), 1u);
+    EXPECT_EQ(proxy.requests()[0].method, "CONNECT");
+}
+
+TEST(http_source, a_malformed_connect_answer_is_a_proxy_error_and_not_retried) {
+    fault_http_server proxy([](const fault_request&, fault_reply& out) { out.send("HTTP/9 what\r\n\r\n"); });
+    auto opts = fast_options();
+    opts.proxy.https_proxy = "http://127.0.0.1:" + std::to_string(proxy.port());
+    auto got = download("https://127.0.0.1:1/disk.img", opts);
+    ASSERT_FALSE(got);
+    EXPECT_TRUE(got.error().is(errc::proxy)) << got.error().message();
+    EXPECT_EQ(proxy.requests().size(), 1u);
+}
+
 TEST(http_source, http_through_proxy_uses_absolute_form) {
     web_root root;
     auto web = nginx_server::start({.root = root.www()});
@@ -218,6 +254,30 @@ TEST(http_source, http_through_proxy_uses_absolute_form) {
     ASSERT_EQ(reqs.size(), 2u);
     EXPECT_EQ(reqs[1].method, "GET");
     EXPECT_EQ(reqs[1].target, web->url("/disk.img"));
+}
+
+TEST(http_source, a_redirect_to_a_host_with_encoded_crlf_never_reaches_the_proxy_or_a_host_header) {
+    fault_http_server origin([](const fault_request&, fault_reply& out) {
+        out.send(fault_http_server::head(302, {{"Location", "http://evil%0D%0AX-Injected%3A%201.example/x"}, {"Content-Length", "0"}}));
+    });
+    auto relay = fault_http_server::forward_proxy();
+    fault_http_server proxy([&](const fault_request& req, fault_reply& out) {
+        if (req.target.find("evil") != std::string::npos) return out.send(fault_http_server::head(400));
+        relay(req, out);
+    });
+    for (const bool proxied : {true, false}) {
+        auto opts = fast_options();
+        if (proxied) opts.proxy.http_proxy = "http://127.0.0.1:" + std::to_string(proxy.port());
+        auto got = download(origin.url("/disk.img"), opts);
+        ASSERT_FALSE(got);
+        // The redirect is refused as the origin's fault: not retried as if the host were unreachable.
+        EXPECT_TRUE(got.error().is(errc::source_http)) << got.error().message();
+        EXPECT_EQ(got.error().context.find('\n'), std::string::npos);
+    }
+    for (const auto& r : proxy.requests()) {
+        EXPECT_EQ(r.target.find("evil"), std::string::npos) << r.target;
+        EXPECT_EQ(r.header("X-Injected"), "");
+    }
 }
 
 TEST(http_source, no_proxy_bypasses_the_proxy) {
@@ -268,7 +328,7 @@ TEST(http_source, resume_answered_with_200_skips_a_small_prefix_and_refuses_a_la
         std::atomic<int> gets{0};
         fault_http_server server([&](const fault_request& req, fault_reply& out) {
             // Advertises ranges but ignores Range: the whole body again, with 200.
-            out.send(fault_http_server::head(200, {{"Accept-Ranges", "bytes"}, {"Content-Length", std::to_string(data.size())}}));
+            out.send(fault_http_server::head(200, {{"Accept-Ranges", "bytes"}, {"ETag", "\"v1\""}, {"Content-Length", std::to_string(data.size())}}));
             if (req.method == "HEAD") return;
             out.send(as_text(data, 0, req.method == "GET" && ++gets == 1 ? cut : data.size()));
         });

@@ -50,6 +50,32 @@ TEST(http_url, resolves_relative_and_absolute_locations) {
     EXPECT_FALSE(base->resolve("ftp://c.example/z"));
 }
 
+TEST(http_url, a_host_that_decodes_to_anything_but_a_host_name_is_refused) {
+    for (const char* bad : {"http://evil%0d%0aX-Injected%3A%201.example/x", "http://a%0a.example/", "http://a%20b.example/",
+                            "http://a%00b/", "http://a%2fb/", "http://a%40b/", "https://%5b%3a%3a1%5d/", "http://h%3a1/"}) {
+        auto u = http_url::parse(bad);
+        ASSERT_FALSE(u) << bad << " -> " << u->host();
+        EXPECT_TRUE(u.error().is(errc::bad_request)) << bad;
+        EXPECT_EQ(u.error().context.find('\r'), std::string::npos);
+        EXPECT_EQ(u.error().context.find('\n'), std::string::npos);
+    }
+    for (const char* good : {"http://a-b.example_1.com/", "http://%61.example/", "http://10.0.0.1:8080/", "http://[fe80::1]/"}) {
+        auto u = http_url::parse(good);
+        EXPECT_TRUE(u) << good << ": " << u.error().message();
+    }
+    EXPECT_EQ(http_url::parse("http://%61.example/")->host(), "a.example");
+}
+
+TEST(http_url, a_redirect_to_a_host_with_encoded_crlf_is_a_source_http_error) {
+    auto base = http_url::parse("http://a.example/x");
+    ASSERT_TRUE(base);
+    for (const char* loc : {"http://evil%0D%0AX-Injected%3A%201/y", "//b%0d%0a.example/z", "https://b%09.example/"}) {
+        auto next = base->resolve(loc);
+        ASSERT_FALSE(next) << loc << " -> " << next->authority();
+        EXPECT_TRUE(next.error().is(errc::source_http)) << loc << ": " << next.error().message();
+    }
+}
+
 TEST(http_url, origin_is_scheme_host_and_port) {
     auto a = http_url::parse("http://h.example/x");
     auto b = http_url::parse("http://H.example:80/y");

@@ -4,6 +4,7 @@
 #include "importer/image_blobs.hpp"
 #include "importer/registry_client.hpp"
 #include "support/docker_registry.hpp"
+#include "support/fault_http_server.hpp"
 #include "support/pki.hpp"
 #include "support/test_env.hpp"
 #include "support/test_stages.hpp"
@@ -111,6 +112,26 @@ TEST_F(registry_client_test, https_with_the_ca_in_the_cert_dir_works) {
     ASSERT_TRUE(c) << c.error().message();
     EXPECT_EQ((*c)->scheme(), "https");
     expect_pull_works(**c);
+}
+
+TEST_F(registry_client_test, a_proxy_sending_bytes_after_its_connect_answer_is_refused_and_never_retried_as_http) {
+    auto reg = docker_registry::start({.storage = store_, .tls_cert = pki_->crt("server"), .tls_key = pki_->key("server")});
+    // A forged 401 whose realm would send the credentials to the proxy's choice.
+    test::fault_http_server proxy(test::fault_http_server::forward_proxy(
+        test::fault_http_server::head(401, {{"WWW-Authenticate", R"(Bearer realm="http://127.0.0.1:1/token")"}, {"Content-Length", "0"}})));
+    for (const bool insecure : {false, true}) {
+        auto opts = options(insecure);
+        opts.proxy.https_proxy = "http://127.0.0.1:" + std::to_string(proxy.port());
+        opts.proxy.http_proxy = opts.proxy.https_proxy;  // a plain-http fallback would show as a GET here
+        opts.credentials = basic_credentials{"alice", "s3cret-pw"};
+        const auto before = proxy.requests().size();
+        auto c = registry_client::connect(ref(*reg), opts, cancel_);
+        ASSERT_FALSE(c) << "insecure=" << insecure;
+        EXPECT_TRUE(c.error().is(errc::proxy)) << c.error().message();
+        auto reqs = proxy.requests();
+        ASSERT_EQ(reqs.size(), before + 1) << "insecure=" << insecure;  // one CONNECT: no retry, no http fallback
+        EXPECT_EQ(reqs.back().method, "CONNECT");
+    }
 }
 
 TEST_F(registry_client_test, https_with_an_untrusted_certificate_fails_tls_verify) {

@@ -132,8 +132,10 @@ public:
 
     // A forward proxy: CONNECT host:port opens a tunnel; an absolute-form request is relayed to its
     // origin with "Connection: close". Every request is recorded in requests().
-    static handler forward_proxy() {
-        return [](const fault_request& req, fault_reply& out) {
+    // after_connect: bytes a hostile proxy sends in the same write as its "200 Connection
+    // established" (e.g. a forged origin response), before the tunnel starts.
+    static handler forward_proxy(std::string after_connect = {}) {
+        return [after_connect](const fault_request& req, fault_reply& out) {
             using boost::asio::ip::tcp;
             std::string authority, relay;
             if (req.method == "CONNECT") {
@@ -156,7 +158,7 @@ public:
                               static_cast<unsigned short>(std::stoi(authority.substr(colon + 1)))}, ec);
             if (ec) return out.send(head(502));
             if (req.method == "CONNECT") {
-                out.send("HTTP/1.1 200 Connection established\r\n\r\n");
+                out.send("HTTP/1.1 200 Connection established\r\n\r\n" + after_connect);
                 if (!out.leftover().empty()) boost::asio::write(upstream, boost::asio::buffer(out.leftover()), ec);
                 std::thread up([&] { pipe(out.socket(), upstream); });
                 pipe(upstream, out.socket());
