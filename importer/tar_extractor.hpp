@@ -33,7 +33,7 @@
 namespace cdi {
 
 struct extract_options {
-    std::uint64_t capacity;                 // total bytes of regular-file data allowed
+    std::uint64_t capacity;                 // total size of the regular files allowed (holes included)
     std::uint64_t max_entries = 500'000;    // bounds inode use and the clean-up list (security.md E4)
 };
 
