@@ -161,7 +161,8 @@ result<extract_result> extractor::extract(const fs::path& dest_dir) {
     // Applies the deferred directory modes and times.
     if (archive_write_close(writer_.get()) < ARCHIVE_WARN) return write_error(dest_.string(), "finishing extraction");
     if (::syncfs(dir_.get()) != 0) return errno_error(errno, "syncfs of " + shown(dest_.string()));
-    return result_;
+    result_.created = std::move(created_);
+    return std::move(result_);
 }
 
 result<void> extractor::check_entry(archive_entry* e, const std::string& name, std::string* link) {
@@ -329,20 +330,27 @@ void extractor::cleanup() noexcept {
     // Freeing the writer applies its deferred directory modes first, so they cannot land afterwards.
     writer_.reset();
     if (!dir_) return;
-    // Directories created here may have been given modes without write permission.
-    for (const auto& p : created_) {
-        struct stat st {};
-        if (::fstatat(dir_.get(), p.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
-            ::fchmodat(dir_.get(), p.c_str(), 0700, 0);
-        }
-    }
-    for (auto it = created_.rbegin(); it != created_.rend(); ++it) {
-        std::error_code ec;
-        fs::remove_all(dest_ / *it, ec);  // does not follow symlinks
-    }
+    remove_extracted(dest_, created_);
 }
 
 }  // namespace
+
+void remove_extracted(const std::filesystem::path& dest_dir, const std::vector<std::string>& created) noexcept {
+    if (created.empty()) return;
+    unique_fd dir(::open(dest_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir) return;
+    // Directories created here may have been given modes without write permission.
+    for (const auto& p : created) {
+        struct stat st {};
+        if (::fstatat(dir.get(), p.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+            ::fchmodat(dir.get(), p.c_str(), 0700, 0);
+        }
+    }
+    for (auto it = created.rbegin(); it != created.rend(); ++it) {
+        std::error_code ec;
+        fs::remove_all(dest_dir / *it, ec);  // does not follow symlinks
+    }
+}
 
 result<extract_result> extract_tar(source& src, const std::filesystem::path& dest_dir, const extract_options& opts,
                                    const cancel_token* cancel) {
