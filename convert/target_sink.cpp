@@ -1,5 +1,7 @@
 #include "convert/target_sink.hpp"
 
+#include "convert/block_device.hpp"
+
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <spdlog/spdlog.h>
@@ -105,18 +107,14 @@ result<std::unique_ptr<target_sink>> target_sink::open_block(const std::filesyst
 result<std::unique_ptr<target_sink>> target_sink::open_block(const std::filesystem::path& path,
                                                              const target_options& opts, zero_strategy zeroer) {
     // O_EXCL on a block device: fail with EBUSY if it is mounted or opened exclusively elsewhere.
-    unique_fd fd(no_eintr([&] { return ::open(path.c_str(), O_WRONLY | O_EXCL | O_CLOEXEC); }));
-    if (!fd) return errno_error(errno, "opening target device " + quoted(path));
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) return errno_error(errno, "stat of " + quoted(path));
-    if (!S_ISBLK(st.st_mode)) return make_error(errc::bad_request, quoted(path) + " is not a block device");
-    std::uint64_t size = 0;
-    if (::ioctl(fd.get(), BLKGETSIZE64, &size) != 0) return errno_error(errno, "BLKGETSIZE64 on " + quoted(path));
-    int logical = 0;
-    if (::ioctl(fd.get(), BLKSSZGET, &logical) != 0) return errno_error(errno, "BLKSSZGET on " + quoted(path));
-    std::size_t block = std::max<std::size_t>(512, static_cast<std::size_t>(logical));
+    auto dev = open_block_device(path, O_WRONLY | O_EXCL);
+    if (!dev) return dev.error();
+    const std::uint64_t size = dev->size;
+    const std::size_t block = dev->logical_block_size;
+    unique_fd fd = std::move(dev->fd);
     std::uint64_t cap = opts.capacity ? std::min(*opts.capacity, size) : size;
     std::unique_ptr<target_sink> s(new target_sink(std::move(fd), path, true, block, cap, opts, std::move(zeroer)));
+    s->device_size_ = size;
     if (auto r = s->init(opts); !r) return r.error();
     return s;
 }
@@ -282,6 +280,14 @@ result<void> target_sink::write_tail() {
     return pwrite_all(staging_.data(), block_size_, aligned_pos_);
 }
 
+result<void> target_sink::zero_past_end() {
+    if (past_end_zeroed_) return {};
+    // write_tail() left O_DIRECT off when the image ends inside a block, as zero_past_image needs.
+    if (auto r = zero_past_image(fd_.get(), name(), offset_, device_size_, block_size_, zeroer_); !r) return r;
+    past_end_zeroed_ = true;
+    return {};
+}
+
 result<void> target_sink::flush() {
     if (auto r = write_tail(); !r) return r;
     if (!block_device_) {
@@ -296,6 +302,7 @@ result<void> target_sink::flush() {
             preallocation_applied_ = opts_.preallocate;
         }
     } else {
+        if (auto r = zero_past_end(); !r) return r;
         preallocation_applied_ = opts_.preallocate;
     }
     if (opts_.scratch) return {};  // nothing to make durable: the file goes with the job
@@ -323,14 +330,9 @@ void target_sink::discard() {
 }
 
 result<std::uint64_t> block_device_size(const std::filesystem::path& path) {
-    unique_fd fd(no_eintr([&] { return ::open(path.c_str(), O_RDONLY | O_CLOEXEC); }));
-    if (!fd) return errno_error(errno, "opening " + quoted(path));
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) return errno_error(errno, "stat of " + quoted(path));
-    if (!S_ISBLK(st.st_mode)) return make_error(errc::bad_request, quoted(path) + " is not a block device");
-    std::uint64_t size = 0;
-    if (::ioctl(fd.get(), BLKGETSIZE64, &size) != 0) return errno_error(errno, "BLKGETSIZE64 on " + quoted(path));
-    return size;
+    auto dev = open_block_device(path, O_RDONLY);
+    if (!dev) return dev.error();
+    return dev->size;
 }
 
 }  // namespace cdi

@@ -13,7 +13,9 @@
 //   is written, so a zero bomb fails as soon as its zeros pass the target's size.
 // - flush(): writes the partial last block (padded then truncated back for files; exact bytes with
 //   O_DIRECT turned off for that one write on block devices), sets a file's length, preallocates
-//   when asked, and fsyncs (a file's directory too, the first time).
+//   when asked, and fsyncs (a file's directory too, the first time). On a block device the first
+//   flush() also zeroes everything past the image's end (security.md 5.1: the VM sees the whole
+//   device; convert/block_device.hpp zero_past_image).
 // Thread-safety: none; one worker thread drives a sink.
 #include "cdi/sink.hpp"
 #include "cdi/unique_fd.hpp"
@@ -54,7 +56,9 @@ public:
                                                             const target_options& opts);
     static result<std::unique_ptr<target_sink>> create_file(const std::filesystem::path& path,
                                                             const target_options& opts, zero_strategy zeroer);
-    // A block device opened O_WRONLY|O_EXCL; capacity = min(opts.capacity, BLKGETSIZE64).
+    // A block device opened O_WRONLY|O_EXCL by open_block_device (O_NOFOLLOW, S_ISBLK checked on the
+    // descriptor: anything else there is errc::bad_request and left untouched);
+    // capacity = min(opts.capacity, BLKGETSIZE64).
     static result<std::unique_ptr<target_sink>> open_block(const std::filesystem::path& path,
                                                            const target_options& opts);
     static result<std::unique_ptr<target_sink>> open_block(const std::filesystem::path& path,
@@ -89,6 +93,8 @@ private:
     // Writes the full staging block at aligned_pos_ (or skips it when it holds only zeros on a file).
     result<void> emit_staging_block();
     result<void> write_tail();
+    // Zeroes the device past offset_, once (zero_past_image); block devices only.
+    result<void> zero_past_end();
     result<void> init(const target_options& opts);
     // pwrite of all of [p, p + len) at off: EINTR and short writes retried; O_DIRECT's EINVAL
     // switches to buffered I/O and retries.
@@ -102,6 +108,8 @@ private:
     bool block_device_;
     std::size_t block_size_;  // alignment unit of offsets and lengths under O_DIRECT
     std::optional<std::uint64_t> capacity_;
+    std::uint64_t device_size_ = 0;  // block devices: BLKGETSIZE64
+    bool past_end_zeroed_ = false;
     target_options opts_;
     zero_strategy zeroer_;
     bool direct_ = false;     // O_DIRECT is in use
@@ -118,7 +126,8 @@ private:
     bool preallocation_applied_ = false;
 };
 
-// Capacity of a block device in bytes (BLKGETSIZE64); errc::bad_request when path is not one.
+// Capacity of a block device in bytes (BLKGETSIZE64); errc::bad_request when path is not one
+// (open_block_device: a symlink there is refused, not followed).
 result<std::uint64_t> block_device_size(const std::filesystem::path& path);
 
 }  // namespace cdi

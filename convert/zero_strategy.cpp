@@ -99,6 +99,21 @@ result<void> zero_strategy::zero(std::uint64_t offset, std::uint64_t length) {
     return write_zeros(offset, length);
 }
 
+result<void> zero_strategy::zero_tail(std::uint64_t offset, std::uint64_t length) {
+    if (length == 0) return {};
+    if (!disabled_[static_cast<std::size_t>(zero_method::punch_hole)] &&
+        !disabled_[static_cast<std::size_t>(zero_method::blkzeroout)]) {
+        int err = try_method(zero_method::blkzeroout, offset, length);
+        if (err == 0) return {};
+        if (!unsupported(err)) {
+            return errno_error(err, "zeroing " + name_ + " past the image from offset " + std::to_string(offset) +
+                                        " with " + std::string(to_string(zero_method::blkzeroout)));
+        }
+        disable(zero_method::blkzeroout, errno_text(err));
+    }
+    return zero(offset, length);
+}
+
 result<void> zero_strategy::write_zeros(std::uint64_t offset, std::uint64_t length) {
     if (!zeros_) zeros_.emplace(zero_chunk);
     while (length > 0) {

@@ -51,6 +51,11 @@ public:
     // Makes [offset, offset + length) read back as zero. Both must be multiples of the device's
     // logical block size (the ioctls refuse anything else): target_sink writes unaligned edges itself.
     result<void> zero(std::uint64_t offset, std::uint64_t length);
+    // zero() for the device past the image's end (security.md 5.1), usually most of the device:
+    // ioctl(BLKZEROOUT) first, which lets the kernel use write-zeroes or unmap, whichever the device
+    // has; then zero()'s order. Not BLKZEROOUT first once unmapping is ruled out (punch_hole disabled
+    // for preallocation). Same alignment rule as zero().
+    result<void> zero_tail(std::uint64_t offset, std::uint64_t length);
     // Writes zeros over the range from a zero buffer allocated on first use. On an O_DIRECT
     // descriptor the range must be aligned as for zero().
     result<void> write_zeros(std::uint64_t offset, std::uint64_t length);

@@ -40,8 +40,9 @@ result<job_result> create_blank_disk(const job_spec& spec, const qemu_img& qemu,
     if (spec.content == content_type::archive) {
         return make_error(errc::bad_request, "Cannot create empty disk with content type archive");
     }
-    struct stat st {};
-    if (::stat(spec.target.c_str(), &st) == 0 && S_ISBLK(st.st_mode)) {
+    if (spec.block_volume) {
+        // Checked even when nothing is written: a file or symlink there is a configuration error.
+        if (auto dev = block_device_size(spec.target); !dev) return dev.error();
         if (!spec.preallocate) return job_result{};
         spdlog::info("Preallocating blank block volume {}", spec.target.string());
         return fill_block_device_with_zeros(spec, cancel);

@@ -35,7 +35,7 @@ result<job_result> clone_job::run(source_ptr framed) {
     if (auto total = framed->size_hint()) progress_.set_wire_total(*total);
     source_ptr stream =
         std::make_unique<snappy_frame_source>(std::make_unique<counting_source>(std::move(framed), progress_));
-    const bool block_target = is_block_device(spec_.target);
+    const bool block_target = spec_.block_volume;  // target_capacity refuses one that is not a block device
     result<void> r;
     if (kind_ == clone_kind::blockdevice) {
         progress_.set_phase(phase::transfer_data_file);

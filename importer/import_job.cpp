@@ -1,5 +1,6 @@
 #include "importer/import_job.hpp"
 
+#include "convert/block_device.hpp"
 #include "convert/durable.hpp"
 #include "convert/image_inspector.hpp"
 #include "convert/overlapped_copy.hpp"
@@ -69,7 +70,7 @@ result<job_result> import_job::run(source_ptr origin, std::optional<fs::path> or
 result<std::uint64_t> import_job::target_capacity() const { return cdi::target_capacity(spec_, block_target_); }
 
 result<phase> import_job::info() {
-    block_target_ = is_block_device(spec_.target);
+    block_target_ = spec_.block_volume;  // target_capacity refuses a block volume that is not a block device
     auto cap = target_capacity();
     if (!cap) return cap.error();
     capacity_ = *cap;
@@ -214,6 +215,7 @@ result<phase> import_job::transfer_data_dir() {
     progress_.mark_transfer_done();
     progress_.mark_validated();
     result_.data_bytes = extracted->bytes;
+    extracted_ = std::move(extracted->created);
     spdlog::info("Unpacked {} files ({} bytes) into {}", extracted->files, extracted->bytes, spec_.data_dir.string());
     return phase::complete;
 }
@@ -261,6 +263,8 @@ result<phase> import_job::convert() {
                                                         std::to_string(inspected->virtual_size));
         }
         result_.data_bytes = static_cast<std::uint64_t>(st.st_blocks) * 512;  // what qemu-img allocated
+    } else if (auto r = zero_block_device_past(spec_.target, inspected->virtual_size); !r) {
+        return r.error();  // qemu-img writes the image's range only: the rest keeps the device's old bytes
     }
     if (auto r = make_durable(spec_.target); !r) return r.error();
     staged_.reset();
@@ -291,6 +295,14 @@ result<phase> import_job::resize() {
     if (::chmod(spec_.target.c_str(), 0660) != 0) return errno_error(errno, "chmod " + spec_.target.string());
     if (auto r = make_durable(spec_.target); !r) return r.error();
     return phase::complete;
+}
+
+void import_job::discard_output() noexcept {
+    discard_target();
+    target_touched_ = false;
+    remove_extracted(spec_.data_dir, extracted_);
+    if (!extracted_.empty()) spdlog::info("Removed the {} paths unpacked into {}", extracted_.size(), spec_.data_dir.string());
+    extracted_.clear();
 }
 
 void import_job::discard_target() {

@@ -24,6 +24,8 @@
 #include "scratch/scratch_space.hpp"
 
 #include <optional>
+#include <string>
+#include <vector>
 
 namespace cdi {
 
@@ -41,6 +43,12 @@ public:
     // (origin_path), an uncompressed convertible image is inspected and converted in place instead
     // of being copied to scratch first: qemu-img can read it at random already.
     result<job_result> run(source_ptr origin, std::optional<std::filesystem::path> origin_path = std::nullopt);
+
+    // Undoes a run() that succeeded when the caller then finds the origin bad (a checksum verified
+    // only once the rest of the stream was read): a file target this job created is removed, and so
+    // is every path an archive's extraction created or replaced, while what the volume held before
+    // stays; a block device is left as is. Idempotent; a no-op after a failed run() (which cleans up).
+    void discard_output() noexcept;
 
 private:
     result<phase> info();
@@ -66,6 +74,7 @@ private:
     std::optional<pipeline> pipe_;
     bool block_target_ = false;
     bool target_touched_ = false;  // a file target was created by this job and must go on failure
+    std::vector<std::string> extracted_;  // archive content: what extract_tar created, for discard_output
     std::uint64_t capacity_ = 0;   // CDI's availableSpace: min(free space or device size, requested size)
     std::optional<scratch_space> scratch_;
     std::optional<scratch_file> staged_;

@@ -3,6 +3,7 @@
 #include "importer/extra_headers.hpp"
 #include "importer/quantity.hpp"
 
+#include <sys/stat.h>
 #include <sys/statfs.h>
 
 #include <charconv>
@@ -101,9 +102,12 @@ importer_config importer_config::from_env(const env_lookup& getenv_fn, const std
 
     std::filesystem::path data_dir = env(getenv_fn, "CDI_DATA_DIR", "/data");
     std::filesystem::path block = env(getenv_fn, "CDI_BLOCK_DEVICE", "/dev/cdi-block-volume");
-    std::error_code ec;
     c.spec.data_dir = data_dir;
-    c.spec.target = std::filesystem::exists(block, ec) ? block : data_dir / "disk.img";
+    // CDI: block mode when the device path exists. lstat, so that a symlink or a file there (even a
+    // dangling symlink) still means block mode, and is then refused as not a block device.
+    struct stat block_st {};
+    c.spec.block_volume = ::lstat(block.c_str(), &block_st) == 0;
+    c.spec.target = c.spec.block_volume ? block : data_dir / "disk.img";
 
     // CDI decides "scratch space is missing" by statfs failing on the mount point.
     std::filesystem::path scratch = env(getenv_fn, "CDI_SCRATCH_DIR", "/scratch");

@@ -116,12 +116,9 @@ result<std::map<std::string, std::string>> fetch_node_labels(const importer_conf
 }
 
 // A checksum mismatch is final (the controller stops retrying, contract 1.4/1.5): the data already
-// written goes, then exit 0 with the message the controller matches ("checksum mismatch").
+// written is gone (import_job::discard_output: only what this import wrote, never what the volume
+// held before), then exit 0 with the message the controller matches ("checksum mismatch").
 int checksum_mismatch(const importer_config& cfg, const error& err) {
-    if (cfg.spec.content == content_type::archive) {
-        std::error_code ec;
-        for (const auto& entry : fs::directory_iterator(cfg.spec.data_dir, ec)) fs::remove_all(entry.path(), ec);
-    }
     termination_message msg;
     msg.message = "Unable to process data: " + err.message();
     spdlog::error("{}", msg.message);
@@ -204,7 +201,10 @@ int run_job(const importer_config& cfg, progress& prog, const cancel_token& canc
     }
     termination_message msg;
     if (!r) {
-        if (r.error().is(errc::checksum)) return checksum_mismatch(cfg, r.error());
+        if (r.error().is(errc::checksum)) {
+            job.discard_output();
+            return checksum_mismatch(cfg, r.error());
+        }
         if (r.error().is(errc::scratch_required)) {
             // CDI's wording, including "Import Complete" (contract 1.4): the controller re-creates the pod with scratch.
             if (!create_done_file(cfg)) return 1;

@@ -109,6 +109,9 @@ private:
     result<void> entry(archive_entry* e);
     result<void> copy_data(const std::string& name);
     result<void> check_entry(archive_entry* e, const std::string& name, std::string* link);
+    // Adds a regular entry's logical size (holes included) to the total; over capacity → too_large,
+    // before anything of the entry is written.
+    result<void> count_size(archive_entry* e, const std::string& name);
     // Records every missing parent of name as created; refuses a parent that is a symlink.
     result<void> prepare_parents(const std::string& name);
     // Makes room for name: records it as created unless it is an existing directory kept for a
@@ -127,6 +130,7 @@ private:
     std::vector<std::string> created_;          // relative paths created or replaced, in order
     std::unordered_set<std::string> files_;     // regular files written: the only hard-link targets
     std::uint64_t entries_ = 0;
+    std::uint64_t logical_bytes_ = 0;           // sum of the regular entries' sizes, holes included
     extract_result result_;
 };
 
@@ -157,7 +161,8 @@ result<extract_result> extractor::extract(const fs::path& dest_dir) {
     // Applies the deferred directory modes and times.
     if (archive_write_close(writer_.get()) < ARCHIVE_WARN) return write_error(dest_.string(), "finishing extraction");
     if (::syncfs(dir_.get()) != 0) return errno_error(errno, "syncfs of " + shown(dest_.string()));
-    return result_;
+    result_.created = std::move(created_);
+    return std::move(result_);
 }
 
 result<void> extractor::check_entry(archive_entry* e, const std::string& name, std::string* link) {
@@ -253,6 +258,9 @@ result<void> extractor::entry(archive_entry* e) {
     }
     std::string link;
     if (auto r = check_entry(e, *name, &link); !r) return r.error();
+    if (archive_entry_filetype(e) == AE_IFREG && link.empty()) {
+        if (auto r = count_size(e, *name); !r) return r.error();
+    }
     if (auto r = prepare_parents(*name); !r) return r.error();
     if (auto r = prepare_final(*name, is_dir); !r) return r.error();
 
@@ -271,6 +279,21 @@ result<void> extractor::entry(archive_entry* e) {
         ++result_.files;
         files_.insert(*name);
     }
+    return {};
+}
+
+result<void> extractor::count_size(archive_entry* e, const std::string& name) {
+    // The size in the header is the file's real length (GNU sparse and pax sparse members: their
+    // realsize), so a sparse member of 1 TiB counts as 1 TiB, as zeros count for disk images.
+    const la_int64_t size = archive_entry_size(e);
+    if (size < 0) return make_error(errc::bad_image, "damaged tar archive: entry " + shown(name) + " has a negative size");
+    const auto n = static_cast<std::uint64_t>(size);
+    if (n > opts_.capacity || logical_bytes_ > opts_.capacity - n) {
+        return make_error(errc::too_large, "archive file size (holes included) is larger than the reported available storage (" +
+                                               std::to_string(opts_.capacity) + " bytes) at entry " + shown(name) +
+                                               " of " + std::to_string(n) + " bytes");
+    }
+    logical_bytes_ += n;
     return {};
 }
 
@@ -307,20 +330,27 @@ void extractor::cleanup() noexcept {
     // Freeing the writer applies its deferred directory modes first, so they cannot land afterwards.
     writer_.reset();
     if (!dir_) return;
-    // Directories created here may have been given modes without write permission.
-    for (const auto& p : created_) {
-        struct stat st {};
-        if (::fstatat(dir_.get(), p.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
-            ::fchmodat(dir_.get(), p.c_str(), 0700, 0);
-        }
-    }
-    for (auto it = created_.rbegin(); it != created_.rend(); ++it) {
-        std::error_code ec;
-        fs::remove_all(dest_ / *it, ec);  // does not follow symlinks
-    }
+    remove_extracted(dest_, created_);
 }
 
 }  // namespace
+
+void remove_extracted(const std::filesystem::path& dest_dir, const std::vector<std::string>& created) noexcept {
+    if (created.empty()) return;
+    unique_fd dir(::open(dest_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir) return;
+    // Directories created here may have been given modes without write permission.
+    for (const auto& p : created) {
+        struct stat st {};
+        if (::fstatat(dir.get(), p.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+            ::fchmodat(dir.get(), p.c_str(), 0700, 0);
+        }
+    }
+    for (auto it = created.rbegin(); it != created.rend(); ++it) {
+        std::error_code ec;
+        fs::remove_all(dest_dir / *it, ec);  // does not follow symlinks
+    }
+}
 
 result<extract_result> extract_tar(source& src, const std::filesystem::path& dest_dir, const extract_options& opts,
                                    const cancel_token* cancel) {

@@ -29,20 +29,31 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 namespace cdi {
 
 struct extract_options {
-    std::uint64_t capacity;                 // total bytes of regular-file data allowed
+    std::uint64_t capacity;                 // total size of the regular files allowed (holes included)
     std::uint64_t max_entries = 500'000;    // bounds inode use and the clean-up list (security.md E4)
 };
 
 struct extract_result {
     std::uint64_t files = 0;  // regular files written (hard links not counted)
     std::uint64_t bytes = 0;  // regular-file data bytes written (holes excluded)
+    // Paths relative to dest_dir that this call created or replaced, in creation order: what
+    // remove_extracted() takes away when the import is abandoned after the extraction succeeded
+    // (a checksum found wrong once the rest of the stream was read).
+    std::vector<std::string> created;
 };
 
 result<extract_result> extract_tar(source& src, const std::filesystem::path& dest_dir, const extract_options& opts,
                                    const cancel_token* cancel = nullptr);
+
+// Removes the paths an extraction created or replaced under dest_dir (extract_result::created), last
+// first, without following symlinks; what dest_dir held before and was not replaced stays. Best
+// effort. extract_tar's own clean-up on failure is this.
+void remove_extracted(const std::filesystem::path& dest_dir, const std::vector<std::string>& created) noexcept;
 
 }  // namespace cdi

@@ -10,11 +10,6 @@
 
 namespace cdi {
 
-bool is_block_device(const std::filesystem::path& path) {
-    struct stat st {};
-    return ::stat(path.c_str(), &st) == 0 && S_ISBLK(st.st_mode);
-}
-
 result<std::uint64_t> target_capacity(const job_spec& spec, bool block_target) {
     if (block_target) return block_device_size(spec.target);  // CDI: blockdev --getsize64
     auto avail = available_bytes(spec.data_dir);

@@ -131,6 +131,10 @@ upload_config upload_config::from_env(const env_lookup& getenv_fn) {
     c.spec.data_dir = data_dir;
     const std::string dest = env(getenv_fn, "DESTINATION");
     c.spec.target = dest.empty() ? data_dir / "disk.img" : std::filesystem::path(dest);
+    // CDI sets DESTINATION for block PVCs only (/dev/cdi-block-volume): set, it names a block volume,
+    // unless it is a file inside CDI_DATA_DIR (our tests and bench use that for file targets).
+    const auto in_data = std::filesystem::path(dest).lexically_relative(data_dir);
+    c.spec.block_volume = !dest.empty() && (in_data.empty() || *in_data.begin() == "..");
     const std::filesystem::path scratch = env(getenv_fn, "CDI_SCRATCH_DIR", "/scratch");
     struct statfs sfs {};
     if (::statfs(scratch.c_str(), &sfs) == 0) c.spec.scratch_dir = scratch;

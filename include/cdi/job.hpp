@@ -20,6 +20,12 @@ struct job_spec {
     content_type content = content_type::kubevirt;
     // The disk: /data/disk.img (file) or /dev/cdi-block-volume (block device).
     std::filesystem::path target;
+    // The pod was given a block volume and target is its device. Set from the environment by the
+    // configuration, never inferred from what is found at target, so every job (import, upload,
+    // clone target, blank disk) decides the same way: target must then be a block device
+    // (convert/block_device.hpp: opened O_NOFOLLOW, S_ISBLK on the descriptor), and anything else
+    // there is errc::bad_request, left untouched; never unlinked and replaced by a file.
+    bool block_volume = false;
     // The volume's mount point: statvfs for a file target, destination of an archive.
     std::filesystem::path data_dir;
     // Scratch volume mount point; nullopt when the pod has none.

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 
 namespace cdi {
@@ -194,6 +195,7 @@ TEST_F(import_job_test, raw_and_qcow2_onto_a_block_device_read_back_exactly_with
         must_run("head -c 16M /dev/zero | tr '\\000' '\\252' > " + q(dev.path()));  // 0xAA everywhere
         auto s = spec();
         s.target = dev.path();
+        s.block_volume = true;
         auto r = import(input, s);
         ASSERT_TRUE(r) << input << ": " << r.error().message();
         auto content = test::read_file(dev.path());
@@ -201,6 +203,11 @@ TEST_F(import_job_test, raw_and_qcow2_onto_a_block_device_read_back_exactly_with
         ASSERT_EQ(content.size(), 16 * mib);
         // The device was 0xAA everywhere: equality proves every hole inside the image reads back as zero.
         EXPECT_TRUE(std::equal(expect.begin(), expect.end(), content.begin())) << input;
+        // Past the image (8 MiB + 4 KiB of 16 MiB) the device reads zeros, not its old 0xAA
+        // (security.md 5.1): our writer for raw, zero_block_device_past after qemu-img for qcow2.
+        EXPECT_TRUE(std::all_of(content.begin() + static_cast<std::ptrdiff_t>(expect.size()), content.end(),
+                                [](char b) { return b == 0; }))
+            << input << ": bytes past the image kept the device's old content";
     }
 }
 

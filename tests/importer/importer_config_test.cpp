@@ -53,6 +53,18 @@ TEST(importer_config, a_missing_scratch_mount_means_no_scratch_and_an_existing_b
     auto c = importer_config::from_env(e.lookup());
     EXPECT_FALSE(c.spec.scratch_dir.has_value());
     EXPECT_EQ(c.spec.target, dir / "blockdev");
+    EXPECT_TRUE(c.spec.block_volume);  // a file there is then refused by the job, not replaced
+}
+
+TEST(importer_config, a_symlink_at_the_block_path_means_block_mode_even_when_dangling) {
+    test::temp_dir dir;
+    std::filesystem::create_symlink(dir / "nowhere", dir / "blockdev");
+    fake_env e{{{"CDI_SCRATCH_DIR", (dir / "absent").string()}, {"CDI_BLOCK_DEVICE", (dir / "blockdev").string()}}};
+    auto c = importer_config::from_env(e.lookup());
+    EXPECT_EQ(c.spec.target, dir / "blockdev");
+    EXPECT_TRUE(c.spec.block_volume);
+    fake_env none{{{"CDI_SCRATCH_DIR", (dir / "absent").string()}, {"CDI_BLOCK_DEVICE", (dir / "absent").string()}}};
+    EXPECT_FALSE(importer_config::from_env(none.lookup()).spec.block_volume);
 }
 
 TEST(importer_config, rejects_invalid_values_naming_the_variable) {

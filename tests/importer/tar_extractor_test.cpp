@@ -271,6 +271,40 @@ TEST(extract_tar, refuses_file_data_over_capacity) {
     EXPECT_TRUE(ok) << ok.error().message();
 }
 
+// Issue 12.7: a few KiB of GNU sparse tar must not create a 1 TiB file on a 64 MiB volume. The
+// real size counts, as zeros count for disk images, and the refusal comes before anything is written.
+TEST(extract_tar, refuses_a_sparse_member_whose_real_size_is_over_capacity) {
+    fixture f;
+    const fs::path src = f.tmp / "src";
+    fs::create_directories(src);
+    test::make_sparse_file(src / "huge.img", std::uint64_t{1} << 40, {0, 5 << 20});
+    must_run("tar --sparse -C '" + src.string() + "' -cf '" + f.tar.string() + "' huge.img");
+    ASSERT_LT(fs::file_size(f.tar), 64u << 10) << "GNU tar did not store the member as sparse";
+
+    auto r = f.extract(SIZE_MAX, 64u << 20);
+    ASSERT_FALSE(r) << "a 1 TiB file was extracted into a 64 MiB capacity";
+    EXPECT_TRUE(r.error().is(errc::too_large)) << r.error().message();
+    EXPECT_NE(r.error().context.find("is larger than the reported available storage"), std::string::npos);
+    f.expect_untouched();
+}
+
+TEST(extract_tar, counts_the_holes_of_sparse_members_against_capacity) {
+    fixture f;
+    const fs::path src = f.tmp / "src";
+    fs::create_directories(src);
+    test::make_sparse_file(src / "a.img", 8 << 20, {1 << 20});  // 4 KiB of data, 8 MiB long
+    test::make_sparse_file(src / "b.img", 8 << 20, {0});
+    must_run("tar -S -C '" + src.string() + "' -cf '" + f.tar.string() + "' a.img b.img");
+    auto r = f.extract(SIZE_MAX, (16u << 20) - 1);
+    ASSERT_FALSE(r);
+    EXPECT_TRUE(r.error().is(errc::too_large)) << r.error().message();
+    EXPECT_NE(r.error().context.find("b.img"), std::string::npos) << r.error().context;
+    f.expect_untouched();
+    auto ok = f.extract(SIZE_MAX, 16u << 20);
+    ASSERT_TRUE(ok) << ok.error().message();
+    EXPECT_EQ(ok->bytes, 2u * 4096);
+}
+
 TEST(extract_tar, refuses_more_entries_than_allowed) {
     fixture f;
     test::python_tar(f.tar, "for i in range(20): reg('f%d' % i)");

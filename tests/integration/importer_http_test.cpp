@@ -234,6 +234,31 @@ TEST_F(importer_http_test, an_archive_is_unpacked_into_the_volume_and_its_checks
     EXPECT_TRUE(fs::is_empty(data_)) << "unpacked files were left after a checksum mismatch";
 }
 
+// Issue 12.9: a checksum mismatch in archive mode removes only what this import unpacked; what the
+// volume held before stays (before the fix every entry of the volume went), plain and compressed.
+TEST_F(importer_http_test, an_archive_checksum_mismatch_removes_only_what_this_import_unpacked) {
+    fs::create_directories(dir_ / "tree" / "sub");
+    test::write_file(dir_ / "tree" / "a.txt", "alpha", 5);
+    test::write_file(dir_ / "tree" / "sub" / "b.txt", "beta", 4);
+    must_run("tar -C " + q(dir_ / "tree") + " -cf " + q(www_ / "files.tar") + " a.txt sub");
+    must_run("tar -C " + q(dir_ / "tree") + " -czf " + q(www_ / "files.tar.gz") + " a.txt sub");
+    auto web = serve();
+    for (const char* name : {"/files.tar", "/files.tar.gz"}) {
+        for (const auto& e : fs::directory_iterator(data_)) fs::remove_all(e.path());
+        test::write_file(data_ / "keep.txt", "mine", 4);
+        fs::create_directories(data_ / "keep-dir");
+        test::write_file(data_ / "keep-dir" / "inner.txt", "mine", 4);
+        auto bad = run({{"IMPORTER_SOURCE", "http"}, {"IMPORTER_ENDPOINT", web->url(name)},
+                        {"IMPORTER_CONTENTTYPE", "archive"}, {"IMPORTER_CHECKSUM", "md5:" + std::string(32, '0')}});
+        EXPECT_EQ(bad.status, 0) << name << bad.log;
+        EXPECT_NE(bad.message.find("checksum mismatch"), std::string::npos) << name << bad.message;
+        EXPECT_EQ(test::read_file(data_ / "keep.txt"), std::vector<char>({'m', 'i', 'n', 'e'})) << name;
+        EXPECT_EQ(test::read_file(data_ / "keep-dir" / "inner.txt"), std::vector<char>({'m', 'i', 'n', 'e'})) << name;
+        EXPECT_FALSE(fs::exists(data_ / "a.txt")) << name;
+        EXPECT_FALSE(fs::exists(data_ / "sub")) << name;
+    }
+}
+
 TEST_F(importer_http_test, a_hostile_archive_is_refused_and_nothing_is_left) {
     fs::create_directories(dir_ / "evil");
     test::write_file(dir_ / "evil" / "x", "x", 1);

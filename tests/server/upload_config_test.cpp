@@ -42,7 +42,17 @@ TEST(upload_config, lenient_values_fall_back_like_cdi) {
     EXPECT_TRUE(d.spec.preallocate);
     EXPECT_EQ(d.spec.requested_size, 1073741824u);
     EXPECT_EQ(d.spec.target, "/dev/cdi-block-volume");
+    EXPECT_TRUE(d.spec.block_volume);
+    EXPECT_FALSE(c.spec.block_volume);
     EXPECT_EQ(d.listen_port, 0);
+}
+
+TEST(upload_config, destination_names_a_block_volume_unless_it_is_inside_the_data_directory) {
+    EXPECT_TRUE(load({{"DESTINATION", "/dev/cdi-block-volume"}}).spec.block_volume);
+    EXPECT_TRUE(load({{"DESTINATION", "/dev/loop7"}, {"CDI_DATA_DIR", "/tmp/t/data"}}).spec.block_volume);
+    EXPECT_TRUE(load({{"DESTINATION", "/tmp/t/data/../dev"}, {"CDI_DATA_DIR", "/tmp/t/data"}}).spec.block_volume);
+    EXPECT_FALSE(load({{"DESTINATION", "/tmp/t/data/disk.img"}, {"CDI_DATA_DIR", "/tmp/t/data"}}).spec.block_volume);
+    EXPECT_FALSE(load({}).spec.block_volume);
 }
 
 TEST(upload_config, fatal_values_throw) {
