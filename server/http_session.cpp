@@ -6,6 +6,7 @@
 #include "server/client_auth.hpp"
 #include "server/multipart_source.hpp"
 #include "server/request_limits.hpp"
+#include "server/request_policy.hpp"
 #include "server/status_map.hpp"
 #include "server/upload_server.hpp"
 
@@ -216,33 +217,16 @@ asio::awaitable<reply> handle(upload_server& server, stream_type& stream, beast:
     auto& req = parser.get();
     const auto t = req.target();
     const route rt = route_of(std::string_view(t.data(), t.size()));
-    if (rt == route::not_found) co_return make_reply(http::status::not_found, "404 page not found\n");
-    if (rt == route::healthz) co_return make_reply(http::status::ok, "OK");
-    if ((rt == route::upload_async || rt == route::upload_form_async) && req.method() == http::verb::head)
-        co_return make_reply(http::status::ok);
-    if (req.method() != http::verb::post) co_return make_reply(http::status::not_found);
-    if (!client_authorized(stream.native_handle(), server.config().client_name)) {
-        spdlog::info("Unauthorized upload request (client certificate CN \"{}\")", peer_common_name(stream.native_handle()));
-        co_return make_reply(http::status::unauthorized);
+    const bool authorized = client_authorized(stream.native_handle(), server.config().client_name);
+    verdict v = decide(rt, server.state().current(), req, authorized);
+    if (!v.plan) {
+        if (v.status == 401)
+            spdlog::info("Unauthorized upload request (client certificate CN \"{}\")", peer_common_name(stream.native_handle()));
+        if (v.status == 503) spdlog::info("Got concurrent upload request");
+        if (v.status == 409) spdlog::info("Got upload request after already done");
+        co_return make_reply(static_cast<http::status>(v.status), std::move(v.body));
     }
-    // A host-assisted clone target (contract 6.6): the clone source's Snappy-framed stream; sync only.
-    std::optional<clone_kind> clone;
-    if (auto it = req.find("x-cdi-content-type"); it != req.end()) {
-        const auto v = it->value();
-        clone = clone_kind_from_header(std::string_view(v.data(), v.size()));
-        if (clone && (rt == route::upload_async || rt == route::upload_form_async))
-            co_return make_reply(http::status::internal_server_error, "Saving stream failed: async clone not supported");
-    }
-    const bool form = rt == route::upload_form || rt == route::upload_form_async;
-    std::string boundary;
-    if (form) {
-        const auto ct = req[http::field::content_type];
-        boundary = multipart_boundary(std::string_view(ct.data(), ct.size()));
-        if (boundary.empty())
-            co_return make_reply(http::status::bad_request,
-                                 "Saving stream failed: E_BAD_REQUEST: the body is not multipart/form-data with a boundary");
-    }
-    switch (server.state().begin()) {
+    switch (server.state().begin()) {  // decide() saw the state idle; begin() takes it atomically
     case upload_state::admit::busy:
         spdlog::info("Got concurrent upload request");
         co_return make_reply(http::status::service_unavailable);
@@ -260,10 +244,9 @@ asio::awaitable<reply> handle(upload_server& server, stream_type& stream, beast:
             co_return make_reply(http::status::internal_server_error, {}, false);
         }
     }
-    const bool async = rt == route::upload_async || rt == route::upload_form_async;
-    // The upload proxy sends archive volumes to upload-archive: the tar is unpacked into the volume.
-    const content_type content = rt == route::upload_archive ? content_type::archive : content_type::kubevirt;
-    co_return co_await pump_upload(server, stream, buf, parser, async, content, std::move(boundary), background, clone);
+    upload_plan& plan = *v.plan;
+    co_return co_await pump_upload(server, stream, buf, parser, plan.async, plan.content, std::move(plan.boundary),
+                                   background, plan.clone);
 }
 
 // Reads and drops what the client still sends, for a short while, so that closing does not

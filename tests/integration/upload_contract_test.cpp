@@ -34,5 +34,33 @@ TEST_F(upload_contract_test, an_unsafe_archive_entry_is_a_400_naming_its_class_a
     EXPECT_EQ(test::read_file(data_ / "hello.txt"), (std::vector<char>{'h', 'e', 'l', 'l', 'o'}));
 }
 
+// A client retrying while an upload runs reads 503 whatever its request looks like: a form without
+// a boundary (400 when idle) or an async clone (500 when idle) included; the upload is untouched.
+TEST_F(upload_contract_test, requests_racing_an_upload_read_503_before_their_route_validation) {
+    auto& s = start();
+    const auto image = test::read_file(dir_ / "disk.raw");
+    test::tls_client uploader(port_, opts());
+    ASSERT_TRUE(uploader.ok()) << uploader.error();
+    uploader.send("POST /v1beta1/upload HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(image.size()) + "\r\n\r\n");
+    uploader.send(std::string_view(image.data(), image.size() / 2));
+    ASSERT_TRUE(s.log_has("upload started")) << s.log();
+
+    const std::string head = " HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 5\r\n";
+    for (const std::string& request :
+         {"POST /v1beta1/upload-form" + head + "Content-Type: application/octet-stream\r\n\r\nabcde",
+          "POST /v1beta1/upload-form-async" + head + "\r\nabcde",
+          "POST /v1beta1/upload-async" + head + "x-cdi-content-type: filesystem-clone\r\n\r\nabcde",
+          "POST /v1alpha1/upload-form-async" + head + "x-cdi-content-type: blockdevice-clone\r\n\r\nabcde",
+          "POST /v1beta1/upload" + head + "\r\nabcde"}) {
+        const exchange e = raw(request);
+        EXPECT_EQ(e.status_line, "HTTP/1.1 503 Service Unavailable") << request;
+    }
+    uploader.send(std::string_view(image.data() + image.size() / 2, image.size() - image.size() / 2));
+    const exchange done = test::parse_response(uploader.read_all(30s), uploader.closed());
+    EXPECT_EQ(done.status_line, "HTTP/1.1 200 OK") << done.body << s.log();
+    EXPECT_EQ(s.wait(), 0) << s.log();
+    EXPECT_EQ(test::read_file(data_ / "disk.img"), image);
+}
+
 }  // namespace
 }  // namespace cdi
