@@ -160,7 +160,11 @@ asio::awaitable<reply> pump_upload(upload_server& server, stream_type& stream, b
         received += filled;
         channel->push(filled);
     }
-    if (body_ec) {
+    // Broken chunked framing is the client's fault, answered 400 (never the job's 500).
+    const std::optional<request_refusal> framing = body_ec ? body_refusal(body_ec) : std::nullopt;
+    if (framing) {
+        channel->fail(make_error(errc::bad_request, framing->detail));
+    } else if (body_ec) {
         std::string what = "the upload body ended after " + std::to_string(received) + " bytes";
         if (length) what += " of " + std::to_string(*length);
         channel->fail(make_error(errc::truncated, what + ": " + body_ec.message()));
@@ -192,6 +196,12 @@ asio::awaitable<reply> pump_upload(upload_server& server, stream_type& stream, b
         server.state().fail();
         server.shutdown(1);
         co_return make_reply(http::status::service_unavailable, {}, false);
+    }
+    if (framing) {
+        server.state().fail();
+        const http_error he = map_request_fault(framing->fault, framing->detail);
+        spdlog::info("Bad request: {}", he.body);
+        co_return make_reply(static_cast<http::status>(he.status), he.body, false);
     }
     co_return settle(server, **run->outcome, parser.is_done(), clone.has_value());
 }

@@ -62,5 +62,23 @@ TEST_F(upload_contract_test, requests_racing_an_upload_read_503_before_their_rou
     EXPECT_EQ(test::read_file(data_ / "disk.img"), image);
 }
 
+// Malformed chunked framing is the client's fault: 400 E_BAD_REQUEST, the connection closes, no
+// target is left and the server stays ready (today's Beast errors were the job's 500 E_TRUNCATED).
+TEST_F(upload_contract_test, malformed_chunked_framing_answers_400_and_closes) {
+    start();
+    const std::string post = "POST /v1beta1/upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+    for (const std::string& chunks : {std::string("zz\r\nabc\r\n0\r\n\r\n"),
+                                      std::string("fffffffffffffffffffffff\r\nabc\r\n0\r\n\r\n"),
+                                      std::string("1000\r\n") + std::string(4096, 'a') + "XX\r\n0\r\n\r\n"}) {
+        const exchange e = raw(post + chunks);
+        EXPECT_EQ(e.status_line, "HTTP/1.1 400 Bad Request") << chunks.substr(0, 30) << "\n" << server_->log();
+        EXPECT_TRUE(e.closed);
+        EXPECT_EQ(e.body.rfind("E_BAD_REQUEST: malformed request body: ", 0), 0u) << e.body;
+        EXPECT_TRUE(healthz_ok());
+    }
+    EXPECT_FALSE(fs::exists(data_ / "disk.img"));
+    expect_a_real_upload_works();
+}
+
 }  // namespace
 }  // namespace cdi
