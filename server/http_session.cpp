@@ -6,6 +6,7 @@
 #include "server/client_auth.hpp"
 #include "server/multipart_source.hpp"
 #include "server/request_limits.hpp"
+#include "server/request_policy.hpp"
 #include "server/status_map.hpp"
 #include "server/upload_server.hpp"
 
@@ -31,7 +32,6 @@ using parser_type = http::request_parser<http::buffer_body>;
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr auto header_timeout = std::chrono::seconds(10);
-constexpr auto body_idle_timeout = std::chrono::seconds(60);
 // After an error answered before the body was read: how long unread body bytes are drained so
 // the client reads the response instead of a reset.
 constexpr auto drain_timeout = std::chrono::seconds(2);
@@ -130,6 +130,8 @@ asio::awaitable<reply> pump_upload(upload_server& server, stream_type& stream, b
     std::uint64_t received = 0;
     boost::system::error_code body_ec;
     auto armed = std::chrono::steady_clock::time_point{};
+    const std::chrono::steady_clock::duration idle = server.config().body_idle_timeout;
+    const auto rearm_every = std::min<std::chrono::steady_clock::duration>(std::chrono::seconds(1), idle / 4);
     while (!parser.is_done() && !body_ec && !channel->consumer_closed()) {
         auto chunk = channel->acquire();
         while (chunk.empty() && !channel->consumer_closed()) {
@@ -142,10 +144,12 @@ asio::awaitable<reply> pump_upload(upload_server& server, stream_type& stream, b
             req.body().data = chunk.data() + filled;
             req.body().size = chunk.size() - filled;
             req.body().more = true;
-            // The idle timer is re-armed at most once a second, not per TLS record: re-arming costs a
-            // timerfd_settime syscall, and a 2 GiB upload reads ~130k records.
-            if (const auto now = std::chrono::steady_clock::now(); now - armed >= std::chrono::seconds(1)) {
-                beast::get_lowest_layer(stream).expires_after(body_idle_timeout);
+            // The idle timer is re-armed at most once a second (a quarter of a shorter test timeout),
+            // not per TLS record: re-arming costs a timerfd_settime syscall, and a 2 GiB upload reads
+            // ~130k records. It runs only while a read is pending: while every chunk waits for the
+            // disk (wait_wake above) no read is pending, so a storage stall is never idleness.
+            if (const auto now = std::chrono::steady_clock::now(); now - armed >= rearm_every) {
+                beast::get_lowest_layer(stream).expires_after(idle);
                 armed = now;
             }
             auto [ec, n] = co_await http::async_read_some(stream, buf, parser, use_tuple);
@@ -159,7 +163,11 @@ asio::awaitable<reply> pump_upload(upload_server& server, stream_type& stream, b
         received += filled;
         channel->push(filled);
     }
-    if (body_ec) {
+    // Broken chunked framing is the client's fault, answered 400 (never the job's 500).
+    const std::optional<request_refusal> framing = body_ec ? body_refusal(body_ec) : std::nullopt;
+    if (framing) {
+        channel->fail(make_error(errc::bad_request, framing->detail));
+    } else if (body_ec) {
         std::string what = "the upload body ended after " + std::to_string(received) + " bytes";
         if (length) what += " of " + std::to_string(*length);
         channel->fail(make_error(errc::truncated, what + ": " + body_ec.message()));
@@ -192,6 +200,12 @@ asio::awaitable<reply> pump_upload(upload_server& server, stream_type& stream, b
         server.shutdown(1);
         co_return make_reply(http::status::service_unavailable, {}, false);
     }
+    if (framing) {
+        server.state().fail();
+        const http_error he = map_request_fault(framing->fault, framing->detail);
+        spdlog::info("Bad request: {}", he.body);
+        co_return make_reply(static_cast<http::status>(he.status), he.body, false);
+    }
     co_return settle(server, **run->outcome, parser.is_done(), clone.has_value());
 }
 
@@ -216,33 +230,16 @@ asio::awaitable<reply> handle(upload_server& server, stream_type& stream, beast:
     auto& req = parser.get();
     const auto t = req.target();
     const route rt = route_of(std::string_view(t.data(), t.size()));
-    if (rt == route::not_found) co_return make_reply(http::status::not_found, "404 page not found\n");
-    if (rt == route::healthz) co_return make_reply(http::status::ok, "OK");
-    if ((rt == route::upload_async || rt == route::upload_form_async) && req.method() == http::verb::head)
-        co_return make_reply(http::status::ok);
-    if (req.method() != http::verb::post) co_return make_reply(http::status::not_found);
-    if (!client_authorized(stream.native_handle(), server.config().client_name)) {
-        spdlog::info("Unauthorized upload request (client certificate CN \"{}\")", peer_common_name(stream.native_handle()));
-        co_return make_reply(http::status::unauthorized);
+    const bool authorized = client_authorized(stream.native_handle(), server.config().client_name);
+    verdict v = decide(rt, server.state().current(), req, authorized);
+    if (!v.plan) {
+        if (v.status == 401)
+            spdlog::info("Unauthorized upload request (client certificate CN \"{}\")", peer_common_name(stream.native_handle()));
+        if (v.status == 503) spdlog::info("Got concurrent upload request");
+        if (v.status == 409) spdlog::info("Got upload request after already done");
+        co_return make_reply(static_cast<http::status>(v.status), std::move(v.body));
     }
-    // A host-assisted clone target (contract 6.6): the clone source's Snappy-framed stream; sync only.
-    std::optional<clone_kind> clone;
-    if (auto it = req.find("x-cdi-content-type"); it != req.end()) {
-        const auto v = it->value();
-        clone = clone_kind_from_header(std::string_view(v.data(), v.size()));
-        if (clone && (rt == route::upload_async || rt == route::upload_form_async))
-            co_return make_reply(http::status::internal_server_error, "Saving stream failed: async clone not supported");
-    }
-    const bool form = rt == route::upload_form || rt == route::upload_form_async;
-    std::string boundary;
-    if (form) {
-        const auto ct = req[http::field::content_type];
-        boundary = multipart_boundary(std::string_view(ct.data(), ct.size()));
-        if (boundary.empty())
-            co_return make_reply(http::status::bad_request,
-                                 "Saving stream failed: E_BAD_REQUEST: the body is not multipart/form-data with a boundary");
-    }
-    switch (server.state().begin()) {
+    switch (server.state().begin()) {  // decide() saw the state idle; begin() takes it atomically
     case upload_state::admit::busy:
         spdlog::info("Got concurrent upload request");
         co_return make_reply(http::status::service_unavailable);
@@ -260,10 +257,9 @@ asio::awaitable<reply> handle(upload_server& server, stream_type& stream, beast:
             co_return make_reply(http::status::internal_server_error, {}, false);
         }
     }
-    const bool async = rt == route::upload_async || rt == route::upload_form_async;
-    // The upload proxy sends archive volumes to upload-archive: the tar is unpacked into the volume.
-    const content_type content = rt == route::upload_archive ? content_type::archive : content_type::kubevirt;
-    co_return co_await pump_upload(server, stream, buf, parser, async, content, std::move(boundary), background, clone);
+    upload_plan& plan = *v.plan;
+    co_return co_await pump_upload(server, stream, buf, parser, plan.async, plan.content, std::move(plan.boundary),
+                                   background, plan.clone);
 }
 
 // Reads and drops what the client still sends, for a short while, so that closing does not

@@ -53,4 +53,11 @@ std::optional<request_refusal> read_refusal(const boost::system::error_code& ec,
     return request_refusal{request_fault::malformed, "malformed request: " + ec.message()};
 }
 
+std::optional<request_refusal> body_refusal(const boost::system::error_code& ec) {
+    if (ec.category() != http::make_error_code(http::error::bad_chunk).category()) return std::nullopt;
+    if (ec == http::error::end_of_stream || ec == http::error::partial_message || ec == http::error::need_buffer)
+        return std::nullopt;
+    return request_refusal{request_fault::malformed, "malformed request body: " + ec.message()};
+}
+
 }  // namespace cdi

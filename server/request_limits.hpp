@@ -42,4 +42,10 @@ std::optional<request_refusal> read_refusal(const boost::system::error_code& ec,
                                             const boost::beast::http::request_header<>& partial,
                                             boost::asio::const_buffer unparsed);
 
+// After a body read failed: malformed (400, and the connection closes) when the body's own
+// framing is broken (an invalid or overflowing chunk size, a bad chunk extension or trailer);
+// nullopt when the body was cut short or the connection failed (client gone, timeout, TLS error:
+// the upload's E_TRUNCATED).
+std::optional<request_refusal> body_refusal(const boost::system::error_code& ec);
+
 }  // namespace cdi

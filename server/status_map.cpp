@@ -8,7 +8,8 @@ http_error map_error(const error& e) {
                 true};
     }
     for (errc client : {errc::unsafe_image, errc::corrupt_image, errc::bad_image, errc::ambiguous_format,
-                        errc::format_mismatch, errc::empty, errc::too_small, errc::decompress, errc::bad_request}) {
+                        errc::format_mismatch, errc::empty, errc::too_small, errc::decompress, errc::bad_request,
+                        errc::archive_unsafe_entry}) {
         if (e.is(client)) return {400, "Saving stream failed: " + e.message(), false};
     }
     return {500, "Saving stream failed: " + e.message(), false};

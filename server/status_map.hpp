@@ -16,9 +16,10 @@ struct http_error {
 
 // Capacity (E_TOO_LARGE, E_NO_SPACE) → 400 "Saving stream failed: effective image size is larger
 // than the reported available storage: <message>"; an invalid image (unsafe, corrupt, bad,
-// ambiguous, format mismatch, empty, too small, decompress) and a bad request (a multipart body
-// without its file part: CDI's 400 too) → 400 "Saving stream failed: <message>"
-// (CDI answers 500 for most of these; an invalid image is the client's error); everything else → 500.
+// ambiguous, format mismatch, empty, too small, decompress), an unsafe archive entry (an invalid
+// archive is E_BAD_IMAGE already) and a bad request (a multipart body without its file part:
+// CDI's 400 too) → 400 "Saving stream failed: <message>" (CDI answers 500 for most of these; an
+// invalid image or archive is the client's error); everything else → 500.
 http_error map_error(const error& e);
 
 // A request refused from its header alone, before routing (security.md 2.8, case A9).

@@ -125,6 +125,12 @@ upload_config upload_config::from_env(const env_lookup& getenv_fn) {
         throw std::invalid_argument("LISTEN_PORT \"" + port + "\" is not a port number");
     c.listen_port = static_cast<std::uint16_t>(p);
     c.termination_log = env(getenv_fn, "CDI_TERMINATION_LOG", "/dev/termination-log");
+    if (auto idle = env(getenv_fn, "CDI_TEST_BODY_IDLE_TIMEOUT_MS"); !idle.empty()) {
+        unsigned ms = 0;
+        auto [iend, iec] = std::from_chars(idle.data(), idle.data() + idle.size(), ms);
+        if (iec != std::errc{} || iend != idle.data() + idle.size() || ms == 0) throw std::invalid_argument("CDI_TEST_BODY_IDLE_TIMEOUT_MS \"" + idle + "\" is not a positive integer");
+        c.body_idle_timeout = std::chrono::milliseconds(ms);
+    }
 
     const std::filesystem::path data_dir = env(getenv_fn, "CDI_DATA_DIR", "/data");
     c.spec.content = content_type::kubevirt;

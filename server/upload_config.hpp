@@ -4,7 +4,8 @@
 // CDI parses leniently (FILESYSTEM_OVERHEAD, PREALLOCATION) fall back to 0 / false as CDI does.
 //
 // Test overrides of fixed pod paths: CDI_DATA_DIR (/data), CDI_SCRATCH_DIR (/scratch),
-// CDI_TERMINATION_LOG (/dev/termination-log).
+// CDI_TERMINATION_LOG (/dev/termination-log). Test-only knob: CDI_TEST_BODY_IDLE_TIMEOUT_MS (the
+// 60 s body idle timer, shortened so a test can outlast it; a positive integer or it throws).
 #include "cdi/job.hpp"
 
 #include <chrono>
@@ -27,6 +28,7 @@ struct upload_config {
     std::string listen_address = "0.0.0.0";
     std::uint16_t listen_port = 8443;         // 0 = ephemeral
     std::filesystem::path termination_log;
+    std::chrono::milliseconds body_idle_timeout{60'000};  // client silence mid-body (not a disk stall)
     job_spec spec;
 
     using env_lookup = std::function<const char*(const char*)>;

@@ -268,5 +268,16 @@ TEST_F(upload_server_test, an_unparsable_deadline_exits_1) {
     EXPECT_NE(s.log().find("DEADLINE"), std::string::npos) << s.log();
 }
 
+// CDI ignores the parse error (MinVersion 0: Go's default, which accepts TLS 1.0); we refuse to
+// start rather than widen the profile the controller asked for (docs/compatibility.md).
+TEST_F(upload_server_test, an_unparsable_tls_min_version_exits_1_naming_the_variable_and_never_listens) {
+    for (const char* v : {"VersionTLS14", "TLSv1.2", ""}) {
+        server_process s(env({{"TLS_MIN_VERSION", v}}), dir_ / "server.log");
+        EXPECT_EQ(s.wait(), 1) << v << ": " << s.log();
+        EXPECT_NE(s.log().find("TLS_MIN_VERSION"), std::string::npos) << s.log();
+        EXPECT_EQ(s.log().find("listening on"), std::string::npos) << s.log();
+    }
+}
+
 }  // namespace
 }  // namespace cdi

@@ -1,7 +1,10 @@
 #include "server/request_limits.hpp"
 
+#include <boost/asio/error.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -66,6 +69,40 @@ TEST(request_limits, framing_errors_are_malformed_and_a_client_gone_is_no_refusa
     EXPECT_FALSE(read_refusal(http::error::end_of_stream, nothing, {}));
     EXPECT_FALSE(read_refusal(http::error::partial_message, nothing, {}));
     EXPECT_FALSE(read_refusal(boost::beast::error::timeout, nothing, {}));
+}
+
+// The error Beast's parser reports for a chunked POST whose body is `chunks`.
+boost::system::error_code chunked_body_error(const std::string& chunks) {
+    const std::string wire = "POST /v1beta1/upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks;
+    http::request_parser<http::string_body> p;
+    p.eager(true);
+    boost::system::error_code ec;
+    std::size_t used = 0;
+    while (used < wire.size() && !ec && !p.is_done()) {
+        const std::size_t n = p.put(boost::asio::buffer(wire.data() + used, wire.size() - used), ec);
+        if (ec == http::error::need_more) return {};
+        used += n;
+    }
+    return ec;
+}
+
+TEST(request_limits, broken_chunked_framing_is_malformed_and_a_body_cut_short_is_no_refusal) {
+    for (const std::string& bad : {std::string("zz\r\nabc\r\n0\r\n\r\n"),                    // not hex
+                                   std::string("fffffffffffffffffff\r\nabc\r\n0\r\n\r\n"),   // overflows 64 bits
+                                   std::string("-5\r\nabcde\r\n0\r\n\r\n"),                   // negative
+                                   std::string("3\r\nabcXX\r\n0\r\n\r\n")}) {                 // no CRLF after the data
+        const auto ec = chunked_body_error(bad);
+        ASSERT_TRUE(ec) << bad;
+        auto r = body_refusal(ec);
+        ASSERT_TRUE(r) << bad << ": " << ec.message();
+        EXPECT_EQ(r->fault, request_fault::malformed);
+        EXPECT_EQ(r->detail, "malformed request body: " + ec.message());
+    }
+    EXPECT_FALSE(chunked_body_error("3\r\nabc\r\n0\r\n\r\n"));
+    EXPECT_FALSE(body_refusal(http::error::partial_message));
+    EXPECT_FALSE(body_refusal(http::error::end_of_stream));
+    EXPECT_FALSE(body_refusal(boost::beast::error::timeout));
+    EXPECT_FALSE(body_refusal(boost::asio::error::connection_reset));
 }
 
 }  // namespace

@@ -25,6 +25,13 @@ TEST(status_map, invalid_images_are_400_naming_their_class) {
     }
 }
 
+TEST(status_map, an_unsafe_archive_entry_is_400_naming_its_class) {
+    auto he = map_error(make_error(errc::archive_unsafe_entry, "archive entry \"../x\" leaves the volume"));
+    EXPECT_EQ(he.status, 400u);
+    EXPECT_FALSE(he.capacity);
+    EXPECT_EQ(he.body, "Saving stream failed: E_ARCHIVE_UNSAFE_ENTRY: archive entry \"../x\" leaves the volume");
+}
+
 TEST(status_map, everything_else_is_500) {
     for (errc e : {errc::io, errc::truncated, errc::convert_failed, errc::canceled, errc::scratch_required}) {
         auto he = map_error(make_error(e, "why"));

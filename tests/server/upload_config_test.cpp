@@ -85,5 +85,12 @@ TEST(upload_config, rfc3339_times_parse_with_offsets_and_fractions) {
         EXPECT_FALSE(parse_rfc3339(bad)) << bad;
 }
 
+TEST(upload_config, the_test_only_body_idle_knob_defaults_to_60_s_and_takes_positive_milliseconds) {
+    EXPECT_EQ(load({}).body_idle_timeout, std::chrono::seconds(60));
+    EXPECT_EQ(load({{"CDI_TEST_BODY_IDLE_TIMEOUT_MS", "300"}}).body_idle_timeout, std::chrono::milliseconds(300));
+    for (const char* bad : {"0", "-1", "1s", "x"})
+        EXPECT_THROW(load({{"CDI_TEST_BODY_IDLE_TIMEOUT_MS", bad}}), std::invalid_argument) << bad;
+}
+
 }  // namespace
 }  // namespace cdi
