@@ -6,32 +6,26 @@
 #include "importer/checksum.hpp"
 #include "importer/checksum_source.hpp"
 #include "importer/command_line.hpp"
-#include "importer/env_labels.hpp"
 #include "importer/file_source.hpp"
 #include "importer/http_source.hpp"
 #include "importer/import_job.hpp"
+#include "importer/import_outcome.hpp"
 #include "importer/importer_config.hpp"
 #include "importer/metrics_server.hpp"
+#include "importer/node_pull.hpp"
 #include "importer/peek_source.hpp"
 #include "importer/progress_logger.hpp"
 #include "importer/registry_pull.hpp"
 #include "importer/signal_watcher.hpp"
 #include "importer/termination_message.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <spdlog/spdlog.h>
 
-#include <array>
 #include <cstdlib>
 #include <cctype>
-#include <cstring>
 #include <exception>
-#include <fstream>
-#include <iterator>
 #include <string>
-#include <thread>
 
 extern char** environ;
 
@@ -40,92 +34,10 @@ namespace {
 using namespace cdi;
 namespace fs = std::filesystem;
 
-// exit 1 with the plain-text message (contract 1.4: the controller reads it as the failure reason).
-int fail(const importer_config& cfg, const std::string& text) {
-    spdlog::error("{}", text);
-    if (auto r = write_termination_file(cfg.termination_log, text); !r) spdlog::error("{}", r.error().message());
-    return 1;
-}
-
-// Node pull: the done file tells the image-server sidecar to exit; CDI creates it (O_EXCL) before
-// the success message, also when asking for scratch space.
-bool create_done_file(const importer_config& cfg) {
-    if (cfg.done_file.empty()) return true;
-    unique_fd fd(::open(cfg.done_file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
-    if (!fd) {
-        spdlog::error("cannot create the done file {}: {}", cfg.done_file.string(), std::strerror(errno));
-        return false;
-    }
-    return true;
-}
-
-int succeed(const importer_config& cfg, const termination_message& msg) {
-    auto json = msg.to_json();
-    if (!json) return fail(cfg, json.error().context);
-    if (auto r = write_termination_file(cfg.termination_log, *json); !r) {
-        spdlog::error("{}", r.error().message());
-        return 1;
-    }
-    spdlog::info("{}", msg.message);
-    return 0;
-}
-
 // file:///path or a plain absolute path (our extension for local images; the bench and quick start use it).
 std::string local_path(const std::string& endpoint) {
     if (endpoint.rfind("file://", 0) == 0) return endpoint.substr(7);
     return endpoint;
-}
-
-// Node pull (contract 1.7): wait up to 60 s for the sidecar's ready file, whose content is the image's
-// file name, and point the endpoint's trailing "disk.img" at it.
-result<std::string> await_ready_file(const importer_config& cfg, const cancel_token& cancel) {
-    for (int i = 0; i <= 60 && !cancel.canceled(); ++i) {
-        std::ifstream in(cfg.ready_file);
-        if (in) {
-            std::string name((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-            while (!name.empty() && (name.back() == '\n' || name.back() == '\r')) name.pop_back();
-            std::string endpoint = cfg.endpoint;
-            if (!name.empty() && endpoint.size() >= 8 && endpoint.ends_with("disk.img")) {
-                endpoint.replace(endpoint.size() - 8, 8, name);
-            }
-            return endpoint;
-        }
-        std::this_thread::sleep_for(std::chrono::seconds(1));
-    }
-    return make_error(errc::timeout, "Timeout waiting for file " + cfg.ready_file.string());
-}
-
-// Node pull: the image's environment from the sidecar's GET /info becomes the PVC's labels.
-result<std::map<std::string, std::string>> fetch_node_labels(const importer_config& cfg, const std::string& endpoint,
-                                                              const cancel_token& cancel) {
-    auto scheme_end = endpoint.find("://");
-    auto host_end = scheme_end == std::string::npos ? std::string::npos : endpoint.find('/', scheme_end + 3);
-    std::string info = endpoint.substr(0, host_end) + "/info";
-    auto src = http_source::open(info, cfg.http, cancel);
-    if (!src) return src.error();
-    std::string body;
-    std::array<std::byte, 16384> buf{};
-    for (;;) {
-        auto n = (*src)->read(buf);
-        if (!n) return n.error();
-        if (*n == 0) break;
-        if (body.size() + *n > (1u << 20)) return make_error(errc::bad_request, info + " answered more than 1 MiB");
-        body.append(reinterpret_cast<const char*>(buf.data()), *n);
-    }
-    return env_labels_from_info(body);
-}
-
-// A checksum mismatch is final (the controller stops retrying, contract 1.4/1.5): the data already
-// written goes, then exit 0 with the message the controller matches ("checksum mismatch").
-int checksum_mismatch(const importer_config& cfg, const error& err) {
-    if (cfg.spec.content == content_type::archive) {
-        std::error_code ec;
-        for (const auto& entry : fs::directory_iterator(cfg.spec.data_dir, ec)) fs::remove_all(entry.path(), ec);
-    }
-    termination_message msg;
-    msg.message = "Unable to process data: " + err.message();
-    spdlog::error("{}", msg.message);
-    return succeed(cfg, msg);
 }
 
 // An HTML page where a disk image was expected (a login or error page served with 200): refused

@@ -1,0 +1,50 @@
+#include "importer/node_pull.hpp"
+
+#include "importer/env_labels.hpp"
+#include "importer/http_source.hpp"
+
+#include <array>
+#include <chrono>
+#include <fstream>
+#include <iterator>
+#include <thread>
+
+namespace cdi {
+
+result<std::string> await_ready_file(const importer_config& cfg, const cancel_token& cancel) {
+    for (int i = 0; i <= 60 && !cancel.canceled(); ++i) {
+        std::ifstream in(cfg.ready_file);
+        if (in) {
+            std::string name((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+            while (!name.empty() && (name.back() == '\n' || name.back() == '\r')) name.pop_back();
+            std::string endpoint = cfg.endpoint;
+            if (!name.empty() && endpoint.size() >= 8 && endpoint.ends_with("disk.img")) {
+                endpoint.replace(endpoint.size() - 8, 8, name);
+            }
+            return endpoint;
+        }
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+    return make_error(errc::timeout, "Timeout waiting for file " + cfg.ready_file.string());
+}
+
+result<std::map<std::string, std::string>> fetch_node_labels(const importer_config& cfg, const std::string& endpoint,
+                                                              const cancel_token& cancel) {
+    auto scheme_end = endpoint.find("://");
+    auto host_end = scheme_end == std::string::npos ? std::string::npos : endpoint.find('/', scheme_end + 3);
+    std::string info = endpoint.substr(0, host_end) + "/info";
+    auto src = http_source::open(info, cfg.http, cancel);
+    if (!src) return src.error();
+    std::string body;
+    std::array<std::byte, 16384> buf{};
+    for (;;) {
+        auto n = (*src)->read(buf);
+        if (!n) return n.error();
+        if (*n == 0) break;
+        if (body.size() + *n > (1u << 20)) return make_error(errc::bad_request, info + " answered more than 1 MiB");
+        body.append(reinterpret_cast<const char*>(buf.data()), *n);
+    }
+    return env_labels_from_info(body);
+}
+
+}  // namespace cdi
