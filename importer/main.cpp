@@ -8,6 +8,7 @@
 #include "importer/command_line.hpp"
 #include "importer/file_source.hpp"
 #include "importer/http_source.hpp"
+#include "importer/http_url.hpp"
 #include "importer/import_job.hpp"
 #include "importer/import_outcome.hpp"
 #include "importer/importer_config.hpp"
@@ -76,6 +77,8 @@ result<origin> open_origin(const importer_config& cfg, std::string& endpoint, co
         if (!ep) return ep.error();
         endpoint = *ep;
     }
+    // A URL that does not parse is never echoed (it may hold a password): the variable is named instead.
+    if (auto u = http_url::parse(endpoint); !u) return error{u.error().code, "IMPORTER_ENDPOINT: " + u.error().context};
     auto http = http_source::open(endpoint, cfg.http, cancel);
     if (!http) return http.error();
     const auto& type = (*http)->content_type();
