@@ -31,9 +31,13 @@ bool create_done_file(const importer_config& cfg) {
 }
 
 int succeed(const importer_config& cfg, const termination_message& msg) {
-    auto json = msg.to_json();
+    // The work is done: labels that would overflow the message are dropped, not the import (issue 12.8).
+    auto json = msg.to_fitted_json();
     if (!json) return fail(cfg, json.error().context);
-    if (auto r = write_termination_file(cfg.termination_log, *json); !r) {
+    for (const auto& key : json->dropped_labels) {
+        spdlog::warn("label {:.128} dropped: the termination message would exceed 4096 bytes", key);
+    }
+    if (auto r = write_termination_file(cfg.termination_log, json->json); !r) {
         spdlog::error("{}", r.error().message());
         return 1;
     }

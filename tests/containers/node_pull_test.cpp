@@ -53,6 +53,22 @@ TEST_F(node_pull, the_importer_pulls_the_served_image_takes_labels_from_info_and
     EXPECT_EQ(server.wait(std::chrono::seconds(2)), 0) << server.log();
 }
 
+// issue 12.8: a label too big for the 4096-byte termination message no longer fails the finished
+// import (a restart loop over a complete disk): it is dropped, logged, and the rest reported.
+TEST_F(node_pull, a_label_too_big_for_the_termination_message_is_dropped_and_the_import_succeeds) {
+    fs::create_directories(data_);
+    auto& server = start({{"KUBEVIRT_IO_TEST", "x"}, {"KUBEVIRT_IO_HUGE", std::string(5000, 'h')}});
+    auto r = import("http://localhost:" + std::to_string(port_) + "/disk.img", dir_ / "no-scratch");
+    ASSERT_EQ(r.status, 0) << test::slurp_text(dir_ / "termination-log");
+    EXPECT_TRUE(test::slurp_text(data_ / "disk.img") == image_);
+    EXPECT_EQ(test::slurp_text(dir_ / "termination-log"),
+              R"({"scratchSpaceRequired":false,"preallocationApplied":false,)"
+              R"("labels":{"kubevirt.io/test":"x"},"message":"Import Complete"})");
+    EXPECT_NE(r.output.find("label kubevirt.io/huge dropped"), std::string::npos) << r.output.substr(0, 2000);
+    EXPECT_TRUE(fs::exists(done_));
+    EXPECT_EQ(server.wait(std::chrono::seconds(2)), 0) << server.log();
+}
+
 // CDI converts a node-pulled qcow2 straight from nbdkit-curl; our importer stages it in scratch, as
 // for any HTTP qcow2 (with no scratch it asks for scratch space, and the controller retries with it).
 TEST_F(node_pull, a_qcow2_image_is_staged_in_scratch_and_converted) {
