@@ -12,6 +12,7 @@
 #include "importer/import_job.hpp"
 #include "importer/import_outcome.hpp"
 #include "importer/importer_config.hpp"
+#include "importer/last_resort.hpp"
 #include "importer/metrics_server.hpp"
 #include "importer/node_pull.hpp"
 #include "importer/peek_source.hpp"
@@ -57,6 +58,7 @@ struct origin {
     source_ptr src;
     std::optional<fs::path> local_path;
     checksum_source* checksum = nullptr;  // owned by src's chain; alive while the job holds it
+    std::map<std::string, std::string> node_labels;  // node pull: from the sidecar's /info, read first
 };
 
 // Builds the data source; errors become CDI's "Unable to connect to <ds> data source: …".
@@ -79,7 +81,13 @@ result<origin> open_origin(const importer_config& cfg, std::string& endpoint, co
     }
     // A URL that does not parse is never echoed (it may hold a password): the variable is named instead.
     if (auto u = http_url::parse(endpoint); !u) return error{u.error().code, "IMPORTER_ENDPOINT: " + u.error().context};
-    auto http = http_source::open(endpoint, cfg.http, cancel);
+    if (cfg.pull_method == "node") {
+        // /info before the disk: an unusable one fails here, not after the disk is written (issue 19.5).
+        auto labels = fetch_node_labels(cfg, endpoint, cancel);
+        if (!labels) return error{labels.error().code, "cannot read the image's labels: " + labels.error().context};
+        o.node_labels = std::move(*labels);
+    }
+    auto http = http_source::open(endpoint, cfg.pull_method == "node" ? sidecar_http_options(cfg.http) : cfg.http, cancel);
     if (!http) return http.error();
     const auto& type = (*http)->content_type();
     if (cfg.spec.content == content_type::kubevirt && type.rfind("text/", 0) == 0) {
@@ -105,7 +113,7 @@ result<origin> open_origin(const importer_config& cfg, std::string& endpoint, co
 }
 
 // Runs the job on an opened origin and writes the outcome (contract 1.4).
-int run_job(const importer_config& cfg, progress& prog, const cancel_token& cancel, origin o, const std::string& endpoint,
+int run_job(const importer_config& cfg, progress& prog, const cancel_token& cancel, origin o,
             std::map<std::string, std::string> labels) {
     qemu_img qemu;
     progress_logger logger(prog, std::chrono::seconds(5));
@@ -130,11 +138,7 @@ int run_job(const importer_config& cfg, progress& prog, const cancel_token& canc
         }
         return fail(cfg, "Unable to process data: " + r.error().message());
     }
-    if (cfg.pull_method == "node") {
-        auto node_labels = fetch_node_labels(cfg, endpoint, cancel);
-        if (!node_labels) return fail(cfg, "Unable to process data: cannot read the image's labels: " + node_labels.error().message());
-        labels = std::move(*node_labels);
-    }
+    if (cfg.pull_method == "node") labels = std::move(o.node_labels);
     if (!create_done_file(cfg)) return 1;
     msg.scratch_space_required = false;
     msg.preallocation_applied = r->preallocation_applied;
@@ -151,7 +155,7 @@ int run_import(const importer_config& cfg, progress& prog, const cancel_token& c
             return fail(cfg, o.error().context);
         return fail(cfg, "Unable to connect to " + cfg.source + " data source: " + o.error().message());
     }
-    return run_job(cfg, prog, cancel, std::move(*o), endpoint, {});
+    return run_job(cfg, prog, cancel, std::move(*o), {});
 }
 
 // A containerdisk pulled by this pod (contract section 5); the node pull method arrives as http.
@@ -164,7 +168,7 @@ int run_registry(const importer_config& cfg, progress& prog, const cancel_token&
     if (!pull) return fail(cfg, "Unable to process data: " + pull.error().message());
     origin o;
     o.src = (*pull)->take_disk();
-    return run_job(cfg, prog, cancel, std::move(o), cfg.endpoint, (*pull)->labels());
+    return run_job(cfg, prog, cancel, std::move(o), (*pull)->labels());
 }
 
 int run_blank(const importer_config& cfg, const cancel_token& cancel) {
@@ -187,9 +191,7 @@ std::vector<std::string> environment() {
     return out;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int importer_main(int argc, char** argv) {
     cancel_token cancel;
     signal_watcher signals(cancel, std::chrono::seconds(20));
     auto cl = parse_command_line(std::span<char*>(argv, static_cast<std::size_t>(argc)));
@@ -201,8 +203,9 @@ int main(int argc, char** argv) {
     } catch (const std::exception& e) {
         importer_config fallback;
         fallback.termination_log = std::getenv("CDI_TERMINATION_LOG") ? std::getenv("CDI_TERMINATION_LOG") : "/dev/termination-log";
-        return fail(fallback, std::string("Unable to process data: invalid configuration: ") + e.what());
+        return fail(fallback, std::string("Unable to process data: E_BAD_REQUEST: invalid configuration: ") + e.what());
     }
+    last_resort::configure(cfg.termination_log, cfg.spec);
 
     // The progress endpoint starts first, as CDI's (contract 1.3); failing to listen does not stop the import.
     progress prog;
@@ -216,4 +219,10 @@ int main(int argc, char** argv) {
     if (cfg.source == "file" || cfg.source == "http") return run_import(cfg, prog, cancel);
     if (cfg.source == "registry") return run_registry(cfg, prog, cancel);
     return fail(cfg, "Unknown data source: " + cfg.source);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    return cdi::last_resort::run([&] { return importer_main(argc, argv); });
 }
