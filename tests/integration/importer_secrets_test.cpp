@@ -64,6 +64,14 @@ TEST_F(importer_secrets_test, a_proxy_whose_password_breaks_the_url_is_named_nev
     }
 }
 
+TEST_F(importer_secrets_test, a_registry_reference_holding_credentials_is_named_never_echoed) {
+    for (const std::string pw : {"", "/", "?", "#"}) {
+        auto o = run({{"IMPORTER_SOURCE", "registry"},
+                      {"IMPORTER_ENDPOINT", "docker://user:" + std::string(mark) + pw + "x@127.0.0.1:1/repo:tag"}});
+        expect_secret_kept(o, "IMPORTER_ENDPOINT");
+    }
+}
+
 TEST_F(importer_secrets_test, a_registry_pull_through_a_broken_proxy_url_is_named_never_echoed) {
     auto o = run({{"IMPORTER_SOURCE", "registry"}, {"IMPORTER_ENDPOINT", "docker://127.0.0.1:1/repo:tag"},
                   {"https_proxy", "http://user:" + std::string(mark) + "#x@proxy.example:3128"},
