@@ -180,11 +180,22 @@ result<void> http_connection::handshake(const http_url& url) {
     return make_error(errc::source_unreachable, "TLS handshake with " + peer_ + " failed: " + ec.message());
 }
 
+std::size_t request_header_bytes(const http_url& url, const http_request_spec& spec) {
+    std::size_t n = url.to_string().size() + url.authority().size() + 32;  // request line, Host, User-Agent's name
+    for (const auto& [name, value] : spec.headers) n += name.size() + value.size() + 4;
+    return n;
+}
+
 result<void> http_connection::request(const http_url& url, const std::optional<http_url>& proxy,
                                       const http_request_spec& spec) {
     peer_ = url.authority();
     head_ = {};
     body_bytes_ = 0;
+    // Beast throws on a field it cannot hold: an oversized header block is refused with a class first.
+    if (auto size = request_header_bytes(url, spec); size > max_request_header_bytes) {
+        return make_error(errc::bad_request, "the request to " + peer_ + " has a header block of " + std::to_string(size) +
+                                                 " bytes (at most " + std::to_string(max_request_header_bytes) + ")");
+    }
     if (auto r = connect(proxy ? *proxy : url); !r) return r;
     if (url.tls()) {
         if (!tls_) return make_error(errc::tls_config, "no TLS context for " + peer_);

@@ -36,6 +36,13 @@ struct http_request_spec {
     std::vector<std::pair<std::string, std::string>> headers;  // sent as given, after Host
 };
 
+// The largest request header block we build (request line and fields): far above what any origin
+// or registry accepts (nginx: 8 KiB a line), far below what Beast can hold (64 KiB a field).
+inline constexpr std::size_t max_request_header_bytes = 32 * 1024;
+// An upper bound of the header block http_connection::request builds for spec (without the proxy's
+// Proxy-Authorization, bounded at start-up).
+std::size_t request_header_bytes(const http_url& url, const http_request_spec& spec);
+
 struct http_response_head {
     unsigned status = 0;
     std::string status_text;  // "404 Not Found", as Go's Response.Status
@@ -68,7 +75,8 @@ public:
     // Errors: errc::source_unreachable (resolve, connect, handshake-less I/O failure, connect
     // timeout; names host:port), errc::tls_verify, errc::timeout (no response head in time),
     // errc::canceled, errc::source_http (malformed response), errc::proxy (the proxy sent bytes
-    // after its answer to CONNECT, or a malformed answer: final, never retried).
+    // after its answer to CONNECT, or a malformed answer: final, never retried), errc::bad_request (a
+    // header block over max_request_header_bytes, refused before connecting).
     result<void> request(const http_url& url, const std::optional<http_url>& proxy, const http_request_spec& req);
     const http_response_head& head() const noexcept { return head_; }
 

@@ -42,14 +42,14 @@ bool is_host_name(std::string_view h) {
 
 result<http_url> http_url::parse(std::string_view text) {
     auto parsed = boost::urls::parse_uri(text);
-    if (!parsed) return make_error(errc::bad_request, "invalid URL \"" + redacted(text) + "\": " + parsed.error().message());
-    return from_view(*parsed, text);
+    // Never the text itself: a password holding '/', '?' or '#' makes any redaction guess wrong, so
+    // the caller names where the URL came from (an environment variable, a redirect).
+    if (!parsed) return make_error(errc::bad_request, "invalid URL: " + parsed.error().message());
+    return from_view(*parsed);
 }
 
-result<http_url> http_url::from_view(boost::urls::url_view u, std::string_view original) {
-    const auto bad = [&](const std::string& why) {
-        return make_error(errc::bad_request, "invalid URL \"" + redacted(original) + "\": " + why);
-    };
+result<http_url> http_url::from_view(boost::urls::url_view u) {
+    const auto bad = [](const std::string& why) { return make_error(errc::bad_request, "invalid URL: " + why); };
     http_url out;
     const auto scheme = lower(u.scheme());
     if (scheme == "https") {
@@ -93,8 +93,9 @@ result<http_url> http_url::resolve(std::string_view location) const {
     if (auto r = boost::urls::resolve(base, *ref, dest); r.has_error())
         return make_error(errc::source_http, "cannot resolve redirect Location \"" + redacted(location) + "\"");
     dest.remove_fragment();
-    auto next = from_view(dest, dest.buffer());
-    if (!next) return make_error(errc::source_http, "redirect to an unusable URL: " + next.error().context);
+    auto next = from_view(dest);
+    if (!next)
+        return make_error(errc::source_http, "redirect to an unusable URL \"" + redacted(location) + "\": " + next.error().context);
     return next;
 }
 

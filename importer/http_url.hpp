@@ -15,8 +15,8 @@ namespace cdi {
 
 class http_url {
 public:
-    // Accepts http/https with a non-empty host; anything else is errc::bad_request naming the URL
-    // (without its userinfo).
+    // Accepts http/https with a non-empty host; anything else is errc::bad_request with the reason
+    // only: the text is never echoed (it may hold a password that a misparse leaves unredacted).
     static result<http_url> parse(std::string_view text);
 
     // Resolves a Location header against this URL (RFC 3986 section 5); the result must be http(s).
@@ -37,7 +37,7 @@ public:
     std::string to_string() const;
 
 private:
-    static result<http_url> from_view(boost::urls::url_view u, std::string_view original);
+    static result<http_url> from_view(boost::urls::url_view u);
 
     bool tls_ = false;
     std::string host_;

@@ -244,6 +244,17 @@ std::string image_reference::to_string() const {
 
 std::string image_reference::manifest_reference() const { return digest.empty() ? tag : digest; }
 
+// A docker reference holds at most one '@', before a digest ("algorithm:hex", no '/'). Two, or one
+// followed by a '/' or by text without ':', is what "user:password@host/..." leaves (whatever the
+// password holds): such an input is never quoted (issue 12.5). A malformed digest still is.
+bool has_credentials_like_at(std::string_view ref) {
+    const auto at = ref.find('@');
+    if (at == std::string_view::npos) return false;
+    const auto rest = ref.substr(at + 1);
+    return rest.find('@') != std::string_view::npos || rest.find('/') != std::string_view::npos ||
+           (!rest.empty() && rest.find(':') == std::string_view::npos);
+}
+
 result<image_reference> image_reference::parse(std::string_view endpoint) {
     const auto colon = endpoint.find(':');
     if (colon == std::string_view::npos) {
@@ -252,6 +263,10 @@ result<image_reference> image_reference::parse(std::string_view endpoint) {
     }
     const std::string_view transport_name = endpoint.substr(0, colon);
     const std::string_view rest = endpoint.substr(colon + 1);
+    if (transport_name == "docker" && has_credentials_like_at(rest)) {
+        return make_error(errc::bad_request, "Invalid image name in IMPORTER_ENDPOINT (not quoted): an '@' outside a digest, "
+                                             "as credentials in the reference would leave; credentials go in the secret");
+    }
     if (transport_name == "docker") return parse_docker(endpoint, rest);
     if (transport_name == "oci-archive") return parse_oci_archive(endpoint, rest);
     return make_error(errc::bad_request, "Invalid image name \"" + printable(endpoint) + "\", unknown transport \"" +

@@ -42,6 +42,35 @@ unsigned short parse_port(const std::string& value) {
     return static_cast<unsigned short>(port);
 }
 
+// What goes into every request's header block is bounded here, at start-up, so that no request is
+// ever built that Beast cannot hold (issue 19.1). The values are secrets: only sizes are named.
+constexpr std::size_t max_extra_header_bytes = 8 * 1024;        // one IMPORTER_EXTRA_HEADER_* or /extraheaders line
+constexpr std::size_t max_extra_headers_total = 16 * 1024;      // all of them together
+constexpr std::size_t max_proxy_url_bytes = 4 * 1024;           // http_proxy, https_proxy (userinfo included)
+constexpr std::size_t max_credential_bytes = 4 * 1024;          // IMPORTER_ACCESS_KEY_ID, IMPORTER_SECRET_KEY
+
+void check_size(std::string_view what, std::size_t size, std::size_t limit) {
+    if (size > limit) {
+        throw std::invalid_argument(std::string(what) + " is " + std::to_string(size) + " bytes long (at most " +
+                                    std::to_string(limit) + ")");
+    }
+}
+
+void check_header_sizes(const http_options& h) {
+    std::size_t total = 0;
+    for (const auto& line : h.extra_headers) {
+        check_size("an extra header (IMPORTER_EXTRA_HEADER_* or /extraheaders)", line.size(), max_extra_header_bytes);
+        total += line.size();
+    }
+    check_size("the extra headers together", total, max_extra_headers_total);
+    check_size("http_proxy", h.proxy.http_proxy.size(), max_proxy_url_bytes);
+    check_size("https_proxy", h.proxy.https_proxy.size(), max_proxy_url_bytes);
+    if (h.credentials) {
+        check_size("IMPORTER_ACCESS_KEY_ID", h.credentials->user.size(), max_credential_bytes);
+        check_size("IMPORTER_SECRET_KEY", h.credentials->password.size(), max_credential_bytes);
+    }
+}
+
 http_options http_from_env(const importer_config::env_lookup& getenv_fn, const std::vector<std::string>& environ_entries) {
     http_options h;
     // CDI reads INSECURE_TLS leniently (a parse error is false); so do we.
@@ -68,6 +97,7 @@ http_options http_from_env(const importer_config::env_lookup& getenv_fn, const s
     h.proxy.http_proxy = env_any(getenv_fn, "HTTP_PROXY", "http_proxy");
     h.proxy.https_proxy = env_any(getenv_fn, "HTTPS_PROXY", "https_proxy");
     h.proxy.no_proxy = env_any(getenv_fn, "NO_PROXY", "no_proxy");
+    check_header_sizes(h);
     return h;
 }
 

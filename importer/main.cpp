@@ -6,32 +6,28 @@
 #include "importer/checksum.hpp"
 #include "importer/checksum_source.hpp"
 #include "importer/command_line.hpp"
-#include "importer/env_labels.hpp"
 #include "importer/file_source.hpp"
 #include "importer/http_source.hpp"
+#include "importer/http_url.hpp"
 #include "importer/import_job.hpp"
+#include "importer/import_outcome.hpp"
 #include "importer/importer_config.hpp"
+#include "importer/last_resort.hpp"
 #include "importer/metrics_server.hpp"
+#include "importer/node_pull.hpp"
 #include "importer/peek_source.hpp"
 #include "importer/progress_logger.hpp"
 #include "importer/registry_pull.hpp"
 #include "importer/signal_watcher.hpp"
 #include "importer/termination_message.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <spdlog/spdlog.h>
 
-#include <array>
 #include <cstdlib>
 #include <cctype>
-#include <cstring>
 #include <exception>
-#include <fstream>
-#include <iterator>
 #include <string>
-#include <thread>
 
 extern char** environ;
 
@@ -40,89 +36,10 @@ namespace {
 using namespace cdi;
 namespace fs = std::filesystem;
 
-// exit 1 with the plain-text message (contract 1.4: the controller reads it as the failure reason).
-int fail(const importer_config& cfg, const std::string& text) {
-    spdlog::error("{}", text);
-    if (auto r = write_termination_file(cfg.termination_log, text); !r) spdlog::error("{}", r.error().message());
-    return 1;
-}
-
-// Node pull: the done file tells the image-server sidecar to exit; CDI creates it (O_EXCL) before
-// the success message, also when asking for scratch space.
-bool create_done_file(const importer_config& cfg) {
-    if (cfg.done_file.empty()) return true;
-    unique_fd fd(::open(cfg.done_file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
-    if (!fd) {
-        spdlog::error("cannot create the done file {}: {}", cfg.done_file.string(), std::strerror(errno));
-        return false;
-    }
-    return true;
-}
-
-int succeed(const importer_config& cfg, const termination_message& msg) {
-    auto json = msg.to_json();
-    if (!json) return fail(cfg, json.error().context);
-    if (auto r = write_termination_file(cfg.termination_log, *json); !r) {
-        spdlog::error("{}", r.error().message());
-        return 1;
-    }
-    spdlog::info("{}", msg.message);
-    return 0;
-}
-
 // file:///path or a plain absolute path (our extension for local images; the bench and quick start use it).
 std::string local_path(const std::string& endpoint) {
     if (endpoint.rfind("file://", 0) == 0) return endpoint.substr(7);
     return endpoint;
-}
-
-// Node pull (contract 1.7): wait up to 60 s for the sidecar's ready file, whose content is the image's
-// file name, and point the endpoint's trailing "disk.img" at it.
-result<std::string> await_ready_file(const importer_config& cfg, const cancel_token& cancel) {
-    for (int i = 0; i <= 60 && !cancel.canceled(); ++i) {
-        std::ifstream in(cfg.ready_file);
-        if (in) {
-            std::string name((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-            while (!name.empty() && (name.back() == '\n' || name.back() == '\r')) name.pop_back();
-            std::string endpoint = cfg.endpoint;
-            if (!name.empty() && endpoint.size() >= 8 && endpoint.ends_with("disk.img")) {
-                endpoint.replace(endpoint.size() - 8, 8, name);
-            }
-            return endpoint;
-        }
-        std::this_thread::sleep_for(std::chrono::seconds(1));
-    }
-    return make_error(errc::timeout, "Timeout waiting for file " + cfg.ready_file.string());
-}
-
-// Node pull: the image's environment from the sidecar's GET /info becomes the PVC's labels.
-result<std::map<std::string, std::string>> fetch_node_labels(const importer_config& cfg, const std::string& endpoint,
-                                                              const cancel_token& cancel) {
-    auto scheme_end = endpoint.find("://");
-    auto host_end = scheme_end == std::string::npos ? std::string::npos : endpoint.find('/', scheme_end + 3);
-    std::string info = endpoint.substr(0, host_end) + "/info";
-    auto src = http_source::open(info, cfg.http, cancel);
-    if (!src) return src.error();
-    std::string body;
-    std::array<std::byte, 16384> buf{};
-    for (;;) {
-        auto n = (*src)->read(buf);
-        if (!n) return n.error();
-        if (*n == 0) break;
-        if (body.size() + *n > (1u << 20)) return make_error(errc::bad_request, info + " answered more than 1 MiB");
-        body.append(reinterpret_cast<const char*>(buf.data()), *n);
-    }
-    return env_labels_from_info(body);
-}
-
-// A checksum mismatch is final (the controller stops retrying, contract 1.4/1.5): the data already
-// written is gone (import_job::discard_output: only what this import wrote, never what the volume
-// held before), then exit 0 with the message the controller matches ("checksum mismatch").
-int checksum_mismatch(const importer_config& cfg, const error& err) {
-    termination_message msg;
-    msg.message = "Unable to process data: " + err.message();
-    spdlog::error("{}", msg.message);
-    return succeed(cfg, msg);
 }
 
 // An HTML page where a disk image was expected (a login or error page served with 200): refused
@@ -141,6 +58,7 @@ struct origin {
     source_ptr src;
     std::optional<fs::path> local_path;
     checksum_source* checksum = nullptr;  // owned by src's chain; alive while the job holds it
+    std::map<std::string, std::string> node_labels;  // node pull: from the sidecar's /info, read first
 };
 
 // Builds the data source; errors become CDI's "Unable to connect to <ds> data source: …".
@@ -161,7 +79,15 @@ result<origin> open_origin(const importer_config& cfg, std::string& endpoint, co
         if (!ep) return ep.error();
         endpoint = *ep;
     }
-    auto http = http_source::open(endpoint, cfg.http, cancel);
+    // A URL that does not parse is never echoed (it may hold a password): the variable is named instead.
+    if (auto u = http_url::parse(endpoint); !u) return error{u.error().code, "IMPORTER_ENDPOINT: " + u.error().context};
+    if (cfg.pull_method == "node") {
+        // /info before the disk: an unusable one fails here, not after the disk is written (issue 19.5).
+        auto labels = fetch_node_labels(cfg, endpoint, cancel);
+        if (!labels) return error{labels.error().code, "cannot read the image's labels: " + labels.error().context};
+        o.node_labels = std::move(*labels);
+    }
+    auto http = http_source::open(endpoint, cfg.pull_method == "node" ? sidecar_http_options(cfg.http) : cfg.http, cancel);
     if (!http) return http.error();
     const auto& type = (*http)->content_type();
     if (cfg.spec.content == content_type::kubevirt && type.rfind("text/", 0) == 0) {
@@ -187,7 +113,7 @@ result<origin> open_origin(const importer_config& cfg, std::string& endpoint, co
 }
 
 // Runs the job on an opened origin and writes the outcome (contract 1.4).
-int run_job(const importer_config& cfg, progress& prog, const cancel_token& cancel, origin o, const std::string& endpoint,
+int run_job(const importer_config& cfg, progress& prog, const cancel_token& cancel, origin o,
             std::map<std::string, std::string> labels) {
     qemu_img qemu;
     progress_logger logger(prog, std::chrono::seconds(5));
@@ -215,11 +141,7 @@ int run_job(const importer_config& cfg, progress& prog, const cancel_token& canc
         }
         return fail(cfg, "Unable to process data: " + r.error().message());
     }
-    if (cfg.pull_method == "node") {
-        auto node_labels = fetch_node_labels(cfg, endpoint, cancel);
-        if (!node_labels) return fail(cfg, "Unable to process data: cannot read the image's labels: " + node_labels.error().message());
-        labels = std::move(*node_labels);
-    }
+    if (cfg.pull_method == "node") labels = std::move(o.node_labels);
     if (!create_done_file(cfg)) return 1;
     msg.scratch_space_required = false;
     msg.preallocation_applied = r->preallocation_applied;
@@ -236,7 +158,7 @@ int run_import(const importer_config& cfg, progress& prog, const cancel_token& c
             return fail(cfg, o.error().context);
         return fail(cfg, "Unable to connect to " + cfg.source + " data source: " + o.error().message());
     }
-    return run_job(cfg, prog, cancel, std::move(*o), endpoint, {});
+    return run_job(cfg, prog, cancel, std::move(*o), {});
 }
 
 // A containerdisk pulled by this pod (contract section 5); the node pull method arrives as http.
@@ -249,7 +171,7 @@ int run_registry(const importer_config& cfg, progress& prog, const cancel_token&
     if (!pull) return fail(cfg, "Unable to process data: " + pull.error().message());
     origin o;
     o.src = (*pull)->take_disk();
-    return run_job(cfg, prog, cancel, std::move(o), cfg.endpoint, (*pull)->labels());
+    return run_job(cfg, prog, cancel, std::move(o), (*pull)->labels());
 }
 
 int run_blank(const importer_config& cfg, const cancel_token& cancel) {
@@ -272,9 +194,7 @@ std::vector<std::string> environment() {
     return out;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int importer_main(int argc, char** argv) {
     cancel_token cancel;
     signal_watcher signals(cancel, std::chrono::seconds(20));
     auto cl = parse_command_line(std::span<char*>(argv, static_cast<std::size_t>(argc)));
@@ -286,8 +206,9 @@ int main(int argc, char** argv) {
     } catch (const std::exception& e) {
         importer_config fallback;
         fallback.termination_log = std::getenv("CDI_TERMINATION_LOG") ? std::getenv("CDI_TERMINATION_LOG") : "/dev/termination-log";
-        return fail(fallback, std::string("Unable to process data: invalid configuration: ") + e.what());
+        return fail(fallback, std::string("Unable to process data: E_BAD_REQUEST: invalid configuration: ") + e.what());
     }
+    last_resort::configure(cfg.termination_log, cfg.spec);
 
     // The progress endpoint starts first, as CDI's (contract 1.3); failing to listen does not stop the import.
     progress prog;
@@ -301,4 +222,10 @@ int main(int argc, char** argv) {
     if (cfg.source == "file" || cfg.source == "http") return run_import(cfg, prog, cancel);
     if (cfg.source == "registry") return run_registry(cfg, prog, cancel);
     return fail(cfg, "Unknown data source: " + cfg.source);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    return cdi::last_resort::run([&] { return importer_main(argc, argv); });
 }

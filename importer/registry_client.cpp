@@ -9,6 +9,9 @@ namespace cdi {
 namespace {
 
 constexpr std::size_t max_token_response = 1 << 20;
+// A bearer token goes into every request's header block: one larger than any real registry hands
+// out (JWTs are 1-3 KiB) is refused before a request is built with it (issue 19.1).
+constexpr std::size_t max_token_bytes = 8 * 1024;
 
 error prefixed(const error& e, const std::string& prefix) { return error{e.code, prefix + e.context}; }
 
@@ -141,6 +144,9 @@ result<std::string> registry_client::fetch_token(const auth_challenge& bearer) {
         }
     }
     if (token.empty()) return make_error(errc::auth, "token service " + realm_url->authority() + " answered without a token");
+    if (token.size() > max_token_bytes)
+        return make_error(errc::auth, "token service " + realm_url->authority() + " answered a token of " +
+                                          std::to_string(token.size()) + " bytes (at most " + std::to_string(max_token_bytes) + ")");
     if (token.find_first_of("\r\n") != std::string::npos)
         return make_error(errc::auth, "token service " + realm_url->authority() + " answered a malformed token");
     return token;

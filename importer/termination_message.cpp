@@ -82,6 +82,24 @@ result<std::string> termination_message::to_json() const {
     return out;
 }
 
+result<termination_message::fitted> termination_message::to_fitted_json() const {
+    termination_message kept = *this;
+    kept.labels.clear();
+    auto bare = kept.to_json();
+    if (!bare) return bare.error();
+    fitted out{std::move(*bare), {}};
+    for (const auto& [k, v] : labels) {
+        kept.labels.emplace(k, v);
+        if (auto json = kept.to_json()) {
+            out.json = std::move(*json);
+        } else {
+            kept.labels.erase(k);
+            out.dropped_labels.push_back(k);
+        }
+    }
+    return out;
+}
+
 result<void> write_termination_file(const std::filesystem::path& path, std::string_view text) {
     std::string line(text);
     for (char& c : line) {

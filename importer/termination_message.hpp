@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace cdi {
 
@@ -20,6 +21,15 @@ struct termination_message {
     std::string message;
 
     result<std::string> to_json() const;
+
+    // to_json() with the labels that do not fit left out, so a finished import still reports
+    // success (issue 12.8): labels are taken in key order, each kept only if the message still fits.
+    // An error only when the message does not fit without any label.
+    struct fitted {
+        std::string json;
+        std::vector<std::string> dropped_labels;  // keys, in key order
+    };
+    result<fitted> to_fitted_json() const;
 };
 
 // Writes text as the termination message on one line (newlines become spaces, as CDI's

@@ -1,6 +1,7 @@
 // cdi-uploadserver: the upload pod's entry point (contract section 6). One upload per process; the
 // outcome is the exit status plus the JSON termination message the upload controller reads (6.7).
 #include "importer/command_line.hpp"
+#include "importer/last_resort.hpp"
 #include "server/upload_config.hpp"
 #include "server/upload_server.hpp"
 
@@ -9,8 +10,11 @@
 #include <csignal>
 #include <cstdlib>
 #include <exception>
+#include <memory>
 
-int main(int argc, char** argv) {
+namespace {
+
+int upload_server_main(int argc, char** argv) {
     using namespace cdi;
     std::signal(SIGPIPE, SIG_IGN);  // a client gone mid-write is an error return, not a kill
     auto cl = parse_command_line(std::span<char*>(argv, static_cast<std::size_t>(argc)));
@@ -24,11 +28,20 @@ int main(int argc, char** argv) {
         spdlog::error("UploadServer failed: invalid configuration: {}", e.what());
         return 1;
     }
+    last_resort::configure(cfg.termination_log, cfg.spec);
+    std::unique_ptr<upload_server> server;
     try {
-        upload_server server(std::move(cfg));
-        return server.run();
+        server = std::make_unique<upload_server>(std::move(cfg));
     } catch (const std::exception& e) {
         spdlog::error("UploadServer failed: {}", e.what());
         return 1;
     }
+    return server->run();  // what escapes the upload is the last resort's (main)
+}
+
+}  // namespace
+
+// An exception that escapes (any thread) still ends with a reason and the partial target removed.
+int main(int argc, char** argv) {
+    return cdi::last_resort::run([&] { return upload_server_main(argc, argv); });
 }

@@ -39,6 +39,20 @@ TEST(http_url, rejects_other_schemes_and_bad_ports_without_leaking_userinfo) {
     EXPECT_EQ(u.error().context.find("hunter2"), std::string::npos) << u.error().context;
 }
 
+// A password holding '/', '?' or '#' ends the authority early, so no redaction can find it: a URL
+// that does not parse is never echoed at all (issue 12.5).
+TEST(http_url, a_url_that_does_not_parse_is_never_echoed_whatever_its_password_holds) {
+    for (const char* bad : {"http://user:S3CR3T-MARK/x@h.example/disk.img", "http://user:S3CR3T-MARK?x@h.example/",
+                            "https://user:S3CR3T-MARK#x@h.example/", "http://user:S3CR3T-MARK@h.example:99999/",
+                            "ftp://user:S3CR3T-MARK@h.example/", "http://user:S3CR3T-MARK@/"}) {
+        auto u = http_url::parse(bad);
+        ASSERT_FALSE(u) << bad;
+        EXPECT_TRUE(u.error().is(errc::bad_request));
+        EXPECT_EQ(u.error().message().find("S3CR3T"), std::string::npos) << u.error().message();
+        EXPECT_EQ(u.error().message().find("h.example"), std::string::npos) << u.error().message();
+    }
+}
+
 TEST(http_url, resolves_relative_and_absolute_locations) {
     auto base = http_url::parse("http://a.example:8080/dir/file.img?q");
     ASSERT_TRUE(base);

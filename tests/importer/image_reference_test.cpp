@@ -146,6 +146,19 @@ TEST(image_reference, refuses_bad_endpoints_with_one_line_naming_the_input) {
     }
 }
 
+// issue 12.5: credentials put in the reference are never quoted back, whatever the password holds.
+TEST(image_reference, a_reference_with_credentials_is_refused_without_quoting_it) {
+    for (const char* bad : {"docker://user:S3CR3T-MARK@quay.io/a/b:v1", "docker://user:S3CR3T-MARK/x@quay.io/a/b",
+                            "docker://user:S3CR3T-MARK#x@quay.io/a/b@sha256:" }) {
+        auto r = image_reference::parse(bad);
+        ASSERT_FALSE(r) << bad;
+        EXPECT_TRUE(r.error().is(errc::bad_request));
+        EXPECT_EQ(r.error().context.find("S3CR3T"), std::string::npos) << r.error().context;
+        EXPECT_NE(r.error().context.find("IMPORTER_ENDPOINT"), std::string::npos) << r.error().context;
+    }
+    EXPECT_TRUE(image_reference::parse("docker://quay.io/a/b@sha256:" + std::string(64, 'a')));
+}
+
 TEST(image_reference, error_context_stays_one_line_and_bounded) {
     auto r = image_reference::parse("docker://quay.io/a/b\n\r:evil");
     ASSERT_FALSE(r);

@@ -136,6 +136,36 @@ TEST(importer_config, sends_credentials_only_when_both_keys_are_set_and_reads_in
     EXPECT_EQ(c.metrics_port, 8443);
 }
 
+// issue 19.1: what goes into every request header is bounded at start-up (Beast threw on 64 KiB);
+// the error names the setting and its size, never its value (a secret).
+TEST(importer_config, oversized_header_settings_are_refused_at_start_up_naming_only_their_size) {
+    test::temp_dir dir;
+    const std::string big(9 * 1024, 'v');
+    const auto refused = [](const fake_env& e, const std::vector<std::string>& environ_entries, const std::string& names) {
+        try {
+            importer_config::from_env(e.lookup(), environ_entries);
+            ADD_FAILURE() << "accepted: " << names;
+        } catch (const std::invalid_argument& ex) {
+            EXPECT_EQ(std::string(ex.what()).rfind(names, 0), 0u) << ex.what();
+            EXPECT_EQ(std::string(ex.what()).find("vvvv"), std::string::npos);
+        }
+    };
+    fake_env e{{{"CDI_EXTRA_HEADERS_DIR", (dir / "none").string()}}};
+    refused(e, {"IMPORTER_EXTRA_HEADER_0=X-Big: " + big}, "an extra header (IMPORTER_EXTRA_HEADER_* or /extraheaders) is 9223 bytes long (at most 8192)");
+    refused(e, {"IMPORTER_EXTRA_HEADER_0=A: " + std::string(6000, 'v'), "IMPORTER_EXTRA_HEADER_1=B: " + std::string(6000, 'v'),
+                "IMPORTER_EXTRA_HEADER_2=C: " + std::string(6000, 'v')}, "the extra headers together");
+    std::filesystem::create_directory(dir / "extraheaders");
+    test::write_file(dir / "extraheaders" / "big", big.data(), big.size());
+    refused(fake_env{{{"CDI_EXTRA_HEADERS_DIR", (dir / "extraheaders").string()}}}, {}, "an extra header");
+    refused(fake_env{{{"CDI_EXTRA_HEADERS_DIR", (dir / "none").string()}, {"http_proxy", "http://u:" + big + "@p:3128"}}}, {}, "http_proxy is");
+    refused(fake_env{{{"CDI_EXTRA_HEADERS_DIR", (dir / "none").string()}, {"HTTPS_PROXY", "http://u:" + big + "@p:3128"}}}, {}, "https_proxy is");
+    refused(fake_env{{{"CDI_EXTRA_HEADERS_DIR", (dir / "none").string()}, {"IMPORTER_ACCESS_KEY_ID", "u"}, {"IMPORTER_SECRET_KEY", big}}}, {},
+            "IMPORTER_SECRET_KEY is");
+    // 8 KiB lines, 16 KiB in all, 4 KiB proxies are fine.
+    EXPECT_NO_THROW(importer_config::from_env(e.lookup(), {"IMPORTER_EXTRA_HEADER_0=A: " + std::string(8000, 'v'),
+                                                            "IMPORTER_EXTRA_HEADER_1=B: " + std::string(8000, 'v')}));
+}
+
 TEST(parse_go_bool, accepts_gos_spellings) {
     for (const char* t : {"1", "t", "T", "TRUE", "true", "True"}) EXPECT_TRUE(parse_go_bool("X", t));
     for (const char* f : {"", "0", "f", "F", "FALSE", "false", "False"}) EXPECT_FALSE(parse_go_bool("X", f));

@@ -54,3 +54,23 @@ TEST(proxy_selector, rejects_unusable_proxy_urls) {
 
 }  // namespace
 }  // namespace cdi
+
+namespace cdi {
+namespace {
+
+// issue 12.5: the error names the variable, never the value (which may hold a password).
+TEST(proxy_selector, an_unparsable_proxy_is_named_by_its_variable_never_echoed) {
+    for (const char* bad : {"http://u:S3CR3T-MARK/x@proxy:3128", "u:S3CR3T-MARK?x@proxy:3128", "http://u:S3CR3T-MARK#x@proxy:3128"}) {
+        auto http = proxy_selector::create(proxy_settings{bad, "", ""});
+        ASSERT_FALSE(http) << bad;
+        EXPECT_EQ(http.error().context.rfind("http_proxy: ", 0), 0u) << http.error().context;
+        EXPECT_EQ(http.error().message().find("S3CR3T"), std::string::npos) << http.error().message();
+        auto https = proxy_selector::create(proxy_settings{"", bad, ""});
+        ASSERT_FALSE(https) << bad;
+        EXPECT_EQ(https.error().context.rfind("https_proxy: ", 0), 0u) << https.error().context;
+        EXPECT_EQ(https.error().message().find("S3CR3T"), std::string::npos) << https.error().message();
+    }
+}
+
+}  // namespace
+}  // namespace cdi

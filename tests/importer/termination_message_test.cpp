@@ -36,6 +36,36 @@ TEST(termination_message, longer_than_4096_bytes_is_an_error_with_cdis_words) {
     EXPECT_EQ(r.error().context, "Termination message length 5014 exceeds maximum length of 4096 bytes");
 }
 
+// issue 12.8: labels that would overflow the message are left out, in key order, the rest kept.
+TEST(termination_message, fitted_json_drops_only_the_labels_that_do_not_fit) {
+    termination_message m;
+    m.scratch_space_required = false;
+    m.labels = {{"a.io/small", "1"}, {"b.io/huge", std::string(5000, 'x')}, {"c.io/big", std::string(3000, 'y')},
+                {"d.io/bigger", std::string(3000, 'z')}, {"e.io/tail", "2"}};
+    m.message = "Import Complete";
+    ASSERT_FALSE(m.to_json());
+    auto f = m.to_fitted_json();
+    ASSERT_TRUE(f) << f.error().message();
+    EXPECT_EQ(f->dropped_labels, (std::vector<std::string>{"b.io/huge", "d.io/bigger"}));
+    EXPECT_LE(f->json.size(), 4096u);
+    termination_message expect = m;
+    expect.labels.erase("b.io/huge");
+    expect.labels.erase("d.io/bigger");
+    EXPECT_EQ(f->json, expect.to_json().value());
+}
+
+TEST(termination_message, fitted_json_of_a_message_that_fits_is_to_json) {
+    termination_message m;
+    m.labels = {{"z", "1"}, {"a", "2"}};
+    m.message = "Import Complete";
+    auto f = m.to_fitted_json();
+    ASSERT_TRUE(f);
+    EXPECT_EQ(f->json, m.to_json().value());
+    EXPECT_TRUE(f->dropped_labels.empty());
+    m.message = std::string(5000, 'x');
+    EXPECT_FALSE(m.to_fitted_json());
+}
+
 TEST(write_termination_file, writes_one_line_with_mode_0600) {
     test::temp_dir dir;
     auto path = dir / "termination-log";

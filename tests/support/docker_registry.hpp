@@ -52,6 +52,7 @@ struct registry_options {
     std::string token_password = "cdi-token-password";
     int token_expires = 300;       // seconds; the registry accepts a token up to 60 s past exp
     int token_expired_first = 0;   // the first N tokens are already expired: the registry answers 401
+    int token_huge = 0;            // > 0: every token padded to this many bytes (a hostile token service)
 };
 
 // One request the token service answered (token_server.py --log).
@@ -289,6 +290,7 @@ private:
                                       "--issuer", issuer_name, "--service", service_name,
                                       "--expires", std::to_string(opts_.token_expires),
                                       "--expired-first", std::to_string(opts_.token_expired_first),
+                                      "--huge-token", std::to_string(opts_.token_huge),
                                       "--log", (dir_ / "token.log").string()};
         if (tls()) argv.insert(argv.end(), {"--cert", opts_.tls_cert.string(), "--key", opts_.tls_key.string()});
         token_.spawn(argv, dir_ / "token.out", false);

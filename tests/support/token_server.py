@@ -4,7 +4,7 @@ registry running with `auth: token:`. Test use only: one user, every requested a
 
   token_server.py --port 0 --port-file F [--cert C --key K] --signing-key SK --signing-cert SC
                   --user U --password P [--issuer I] [--service S] [--expires N]
-                  [--expired-first N] [--log FILE]
+                  [--expired-first N] [--huge-token N] [--log FILE]
 
 GET /token?service=S&scope=repository:<name>:pull,push (scope may repeat) with HTTP basic auth
 U:P -> 200 {"token", "access_token", "expires_in", "issued_at"}; no or wrong credentials -> 401 with
@@ -19,6 +19,8 @@ x5c = [base64 DER of the signing cert]; distribution 2.8 verifies that chain aga
 short --expires alone does not make the registry refuse a token within a test: --expired-first N
 makes the first N tokens expire an hour in the past (the registry answers 401 to them), which tests
 that a client fetches a new token on 401.
+
+--huge-token N pads every token to N bytes (a hostile token service; the JWT is no longer valid).
 
 --log writes one JSON line per request: method, path, query (the raw query string), service, scope,
 authorization (whether an Authorization header was sent), user (the basic-auth user name), status.
@@ -154,6 +156,8 @@ class Handler(BaseHTTPRequestHandler):
                   "jti": uuid.uuid4().hex,
                   "access": [a for a in (parse_scope(s) for s in scopes) if a]}
         token = self.server.signer.sign(claims)
+        if cfg.huge_token:  # hostile: padded past what a request header can carry (issue 19.1)
+            token += "A" * max(0, cfg.huge_token - len(token))
         issued_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(claims["iat"]))
         self.answer(200, {"token": token, "access_token": token, "expires_in": exp - now, "issued_at": issued_at},
                     url, scopes, service, user)
@@ -203,6 +207,7 @@ def main():
     ap.add_argument("--service", default="cdi-test-registry")
     ap.add_argument("--expires", type=int, default=300)
     ap.add_argument("--expired-first", type=int, default=0)
+    ap.add_argument("--huge-token", type=int, default=0)
     ap.add_argument("--log")
     cfg = ap.parse_args()
 
