@@ -20,7 +20,8 @@ int succeed(const importer_config& cfg, const termination_message& msg);
 bool create_done_file(const importer_config& cfg);
 
 // A checksum mismatch is final (the controller stops retrying, contract 1.4/1.5): the data already
-// written goes, then exit 0 with the message the controller matches ("checksum mismatch").
+// written is already gone (the caller ran import_job::discard_output: only what this import wrote,
+// never what the volume held before), then exit 0 with the message the controller matches.
 int checksum_mismatch(const importer_config& cfg, const error& err);
 
 }  // namespace cdi
