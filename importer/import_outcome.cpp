@@ -12,8 +12,6 @@
 
 namespace cdi {
 
-namespace fs = std::filesystem;
-
 int fail(const importer_config& cfg, const std::string& text) {
     spdlog::error("{}", text);
     if (auto r = write_termination_file(cfg.termination_log, text); !r) spdlog::error("{}", r.error().message());
