@@ -1,6 +1,7 @@
 // cdi-uploadserver: the upload pod's entry point (contract section 6). One upload per process; the
 // outcome is the exit status plus the JSON termination message the upload controller reads (6.7).
 #include "importer/command_line.hpp"
+#include "importer/listener.hpp"
 #include "server/upload_config.hpp"
 #include "server/upload_server.hpp"
 
@@ -24,6 +25,9 @@ int main(int argc, char** argv) {
         spdlog::error("UploadServer failed: invalid configuration: {}", e.what());
         return 1;
     }
+    // Every connection is a file descriptor: use all the pod may have (connections are capped by
+    // the server itself, server/connection_slots.hpp).
+    spdlog::debug("open file limit {}", raise_open_file_limit());
     try {
         upload_server server(std::move(cfg));
         return server.run();
