@@ -1,12 +1,12 @@
 #include "importer/metrics_server.hpp"
 
+#include "importer/listener.hpp"
 #include "importer/self_signed_cert.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -42,8 +42,6 @@ constexpr auto cert_validity = std::chrono::hours(24 * 365);
 constexpr std::uint64_t max_body_bytes = 4 * 1024;
 // Bounds the TLS close_notify exchange at the end of a connection.
 constexpr auto shutdown_timeout = std::chrono::seconds(1);
-// After accept() fails (EMFILE, ENFILE, ENOBUFS), wait before trying again instead of spinning.
-constexpr auto accept_retry_delay = std::chrono::milliseconds(100);
 
 // Logs an exception escaping a coroutine instead of letting it out of io_context::run().
 void log_exception(std::exception_ptr e) {
@@ -55,17 +53,6 @@ void log_exception(std::exception_ptr e) {
     } catch (...) {
         spdlog::warn("metrics endpoint: unknown exception");
     }
-}
-
-boost::system::error_code listen_on(tcp::acceptor& acceptor, const tcp::endpoint& ep, bool dual_stack) {
-    boost::system::error_code ec;
-    if (acceptor.is_open()) acceptor.close(ec);
-    acceptor.open(ep.protocol(), ec);
-    if (!ec && dual_stack) acceptor.set_option(asio::ip::v6_only(false), ec);
-    if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-    if (!ec) acceptor.bind(ep, ec);
-    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-    return ec;
 }
 
 bool is_http_error(const boost::system::error_code& ec) {
@@ -160,20 +147,9 @@ result<void> metrics_server::start() {
         if (auto r = make_tls(); !r) return r.error();
     }
     auto rt = std::make_unique<runtime>();
+    auto shown = listen_tcp(rt->acceptor, opts_.address, opts_.port);
+    if (!shown) return error{shown.error().code, "metrics endpoint: " + shown.error().context};
     boost::system::error_code ec;
-    std::string shown;
-    if (opts_.address.empty()) {
-        shown = ":" + std::to_string(opts_.port);
-        ec = listen_on(rt->acceptor, tcp::endpoint(asio::ip::address_v6::any(), opts_.port), true);
-        if (ec) ec = listen_on(rt->acceptor, tcp::endpoint(asio::ip::address_v4::any(), opts_.port), false);
-    } else {
-        const auto addr = asio::ip::make_address(opts_.address, ec);
-        if (ec) return make_error(errc::bad_request, "metrics endpoint: invalid address \"" + opts_.address + "\"");
-        const tcp::endpoint ep(addr, opts_.port);
-        shown = (addr.is_v6() ? "[" + opts_.address + "]" : opts_.address) + ":" + std::to_string(opts_.port);
-        ec = listen_on(rt->acceptor, ep, false);
-    }
-    if (ec) return make_error(errc::io, "metrics endpoint: cannot listen on " + shown + ": " + ec.message());
     port_ = rt->acceptor.local_endpoint(ec).port();
     asio::co_spawn(rt->io, accept_loop(rt->acceptor), log_exception);
     try {
@@ -197,16 +173,11 @@ void metrics_server::stop() noexcept {
 }
 
 asio::awaitable<void> metrics_server::accept_loop(tcp::acceptor& acceptor) {
-    asio::steady_timer retry(acceptor.get_executor());
+    accept_backoff backoff;
     for (;;) {
-        auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
-        if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
-        if (ec) {
-            spdlog::warn("metrics endpoint: accept failed: {}", ec.message());
-            retry.expires_after(accept_retry_delay);
-            co_await retry.async_wait(use_tuple);
-            continue;
-        }
+        auto accepted = co_await accept_next(acceptor, backoff, "metrics endpoint");
+        if (!accepted) co_return;
+        tcp::socket socket = std::move(*accepted);
         if (!make_room()) {
             boost::system::error_code ignored;
             socket.close(ignored);

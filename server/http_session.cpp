@@ -102,6 +102,9 @@ asio::awaitable<reply> pump_upload(upload_server& server, stream_type& stream, b
                                    std::shared_ptr<upload_run>& background,
                                    std::optional<clone_kind> clone = std::nullopt) {
     auto& req = parser.get();
+    // Beast reads at most the buffer's free capacity (and 64 KiB): left at the few KiB the headers
+    // needed, every TLS record took several reads (bench/upload.sh).
+    buf.reserve(64 * 1024);
     std::optional<std::uint64_t> length;
     if (auto cl = parser.content_length()) length = *cl;
     auto run = std::make_shared<upload_run>();
@@ -291,18 +294,16 @@ route route_of(std::string_view target) {
     return route::not_found;
 }
 
-asio::awaitable<void> run_session(upload_server& server, asio::ip::tcp::socket socket) {
+asio::awaitable<void> run_session(upload_server& server, asio::ip::tcp::socket socket, connection_slot slot) {
     stream_type stream(beast::tcp_stream(std::move(socket)), server.tls());
-    beast::get_lowest_layer(stream).expires_after(header_timeout);
+    beast::get_lowest_layer(stream).expires_at(slot.handshake_deadline());
     auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
     if (hec) {
         spdlog::debug("TLS handshake failed: {}", hec.message());
         co_return;
     }
-    beast::flat_buffer buf;
-    // Beast reads at most the buffer's free capacity (and 64 KiB): left at the few KiB the headers
-    // needed, every TLS record took several reads (bench/upload.sh).
-    buf.reserve(64 * 1024);
+    slot.handshake_done(stream.native_handle());
+    beast::flat_buffer buf;  // 64 KiB once an upload starts (pump_upload), not per idle connection
     for (;;) {
         parser_type parser;
         parser.header_limit(request_limits::max_header_bytes);

@@ -5,6 +5,8 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "server/connection_gate.hpp"
+
 #include <string_view>
 
 namespace cdi {
@@ -24,6 +26,9 @@ enum class route {
 // The route of a request target (path plus optional query).
 route route_of(std::string_view target);
 
-boost::asio::awaitable<void> run_session(upload_server& server, boost::asio::ip::tcp::socket socket);
+// The socket has its slot (connection_gate) and its first byte waiting; the handshake must be done
+// by the slot's handshake_deadline().
+boost::asio::awaitable<void> run_session(upload_server& server, boost::asio::ip::tcp::socket socket,
+                                         connection_slot slot);
 
 }  // namespace cdi

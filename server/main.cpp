@@ -2,6 +2,7 @@
 // outcome is the exit status plus the JSON termination message the upload controller reads (6.7).
 #include "importer/command_line.hpp"
 #include "importer/last_resort.hpp"
+#include "importer/listener.hpp"
 #include "server/upload_config.hpp"
 #include "server/upload_server.hpp"
 
@@ -28,6 +29,9 @@ int upload_server_main(int argc, char** argv) {
         spdlog::error("UploadServer failed: invalid configuration: {}", e.what());
         return 1;
     }
+    // Every connection is a file descriptor: use all the pod may have (connections are capped by
+    // the server itself, server/connection_slots.hpp).
+    spdlog::debug("open file limit {}", raise_open_file_limit());
     last_resort::configure(cfg.termination_log, cfg.spec);
     std::unique_ptr<upload_server> server;
     try {

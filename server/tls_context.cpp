@@ -93,6 +93,23 @@ void load_client_cas(SSL_CTX* ctx, const std::filesystem::path& file) {
     }
 }
 
+// Session resumption (curl and Go resume by default). With SSL_VERIFY_PEER, OpenSSL aborts any
+// resumption whose session carries no session id context ("session id context uninitialized"),
+// so the context is set; resumed sessions keep the verified client certificate, so client_auth
+// decides the same way on a resumed connection. Resumption uses tickets only (RFC 5077 for TLS 1.2,
+// TLS 1.3 PSK tickets), sealed with keys this process makes at start-up: no server-side cache
+// whose size clients could drive.
+void enable_resumption(SSL_CTX* ctx) {
+    static constexpr unsigned char sid_ctx[] = "cdi-uploadserver";
+    if (SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof sid_ctx - 1) != 1) fail("cannot set the session id context");
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_clear_options(ctx, SSL_OP_NO_TICKET);
+}
+
+// An idle connection gives its 2 x 16 KiB record buffers back (issue 12.3: thousands of idle
+// unauthenticated connections must stay cheap).
+void release_idle_buffers(SSL_CTX* ctx) { SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS); }
+
 }  // namespace
 
 cipher_selection select_ciphers(const std::string& csv) {
@@ -133,6 +150,8 @@ boost::asio::ssl::context make_tls_context(const upload_config& cfg) {
     SSL_CTX_set_verify(native, SSL_VERIFY_PEER, nullptr);
     if (SSL_CTX_set_min_proto_version(native, cfg.tls_min_version) != 1) fail("cannot set TLS_MIN_VERSION");
     SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    enable_resumption(native);
+    release_idle_buffers(native);
 
     const auto sel = select_ciphers(cfg.tls_ciphers);
     for (const auto& d : sel.dropped) spdlog::warn("TLS_CIPHERS: dropping unknown cipher \"{}\"", d);

@@ -2,7 +2,8 @@
 // The server's TLS context (contract 6.2, security.md 2.7): serving certificate + key, the client CA
 // bundle, ciphers and minimum version. Peer verification is SSL_VERIFY_PEER without
 // FAIL_IF_NO_PEER_CERT (Go's VerifyClientCertIfGiven): /healthz needs no certificate, uploads check
-// it per request (client_auth).
+// it per request (client_auth). Sessions resume by ticket only (no server-side session cache); a
+// resumed session keeps its verified client certificate.
 #include "server/upload_config.hpp"
 
 #include <boost/asio/ssl/context.hpp>

@@ -117,13 +117,13 @@ upload_config upload_config::from_env(const env_lookup& getenv_fn) {
         // CDI: klog.Fatalf (exit 255); we exit 1 like every other start-up error (docs/compatibility.md).
         if (!c.deadline) throw std::invalid_argument("DEADLINE \"" + d + "\" is not an RFC 3339 time");
     }
-    c.listen_address = env(getenv_fn, "LISTEN_ADDRESS", "0.0.0.0");
-    const std::string port = env(getenv_fn, "LISTEN_PORT", "8443");
+    c.listen_address = env(getenv_fn, "LISTEN_ADDRESS");
+    // CDI: strconv.ParseUint(value, 10, 16); an empty or unparsable value keeps the default 8443.
+    const std::string port = env(getenv_fn, "LISTEN_PORT");
     unsigned p = 0;
     auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-    if (ec != std::errc{} || end != port.data() + port.size() || p > 65535)
-        throw std::invalid_argument("LISTEN_PORT \"" + port + "\" is not a port number");
-    c.listen_port = static_cast<std::uint16_t>(p);
+    if (!port.empty() && ec == std::errc{} && end == port.data() + port.size() && p <= 65535)
+        c.listen_port = static_cast<std::uint16_t>(p);
     c.termination_log = env(getenv_fn, "CDI_TERMINATION_LOG", "/dev/termination-log");
     if (auto idle = env(getenv_fn, "CDI_TEST_BODY_IDLE_TIMEOUT_MS"); !idle.empty()) {
         unsigned ms = 0;

@@ -25,8 +25,10 @@ struct upload_config {
     std::string tls_ciphers;                 // comma-separated OpenSSL or IANA names; empty = OpenSSL defaults
     int tls_min_version = 0;                 // TLS1_2_VERSION etc.
     std::optional<std::chrono::system_clock::time_point> deadline;
-    std::string listen_address = "0.0.0.0";
-    std::uint16_t listen_port = 8443;         // 0 = ephemeral
+    // LISTEN_ADDRESS: unset, empty, "0.0.0.0" or "::" = every address of both families (Go's rule,
+    // importer/listener.hpp); otherwise an IP literal.
+    std::string listen_address;
+    std::uint16_t listen_port = 8443;         // 0 = ephemeral; LISTEN_PORT that does not parse = 8443 (CDI)
     std::filesystem::path termination_log;
     std::chrono::milliseconds body_idle_timeout{60'000};  // client silence mid-body (not a disk stall)
     job_spec spec;

@@ -1,7 +1,8 @@
 #include "server/upload_server.hpp"
 
+#include "importer/listener.hpp"
 #include "importer/termination_message.hpp"
-#include "server/http_session.hpp"
+#include "server/connection_gate.hpp"
 #include "server/tls_context.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -12,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <stdexcept>
 
 namespace cdi {
 
@@ -19,14 +21,15 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 
 upload_server::upload_server(upload_config cfg)
-    : cfg_(std::move(cfg)), tls_(make_tls_context(cfg_)), acceptor_(io_), signals_(io_, SIGTERM, SIGINT) {
-    const tcp::endpoint ep(asio::ip::make_address(cfg_.listen_address), cfg_.listen_port);
-    acceptor_.open(ep.protocol());
-    acceptor_.set_option(tcp::acceptor::reuse_address(true));
-    acceptor_.bind(ep);
-    acceptor_.listen();
+    : cfg_(std::move(cfg)),
+      tls_(make_tls_context(cfg_)),
+      gate_(connection_slots::limits{}, cfg_.client_name),
+      acceptor_(io_),
+      signals_(io_, SIGTERM, SIGINT) {
+    auto shown = listen_tcp(acceptor_, cfg_.listen_address, cfg_.listen_port);
+    if (!shown) throw std::runtime_error(shown.error().message());
     port_ = acceptor_.local_endpoint().port();
-    spdlog::info("listening on {}:{}", cfg_.listen_address, port_);
+    spdlog::info("listening on {}", *shown);
 }
 
 upload_server::~upload_server() = default;
@@ -42,14 +45,14 @@ int upload_server::run() {
 }
 
 asio::awaitable<void> upload_server::accept_loop() {
+    accept_backoff backoff;
     while (!stopping_) {
-        auto [ec, sock] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
-        if (ec == asio::error::operation_aborted || stopping_) co_return;
-        if (ec) {
-            spdlog::warn("accept failed: {}", ec.message());
-            continue;
-        }
-        asio::co_spawn(io_, run_session(*this, std::move(sock)), asio::detached);
+        auto sock = co_await accept_next(acceptor_, backoff, "upload server");
+        if (!sock || stopping_) co_return;
+        // The slot is taken here, before the next accept, so the caps hold however fast they come.
+        if (auto slot = gate_.open(sock->native_handle()))
+            asio::co_spawn(io_, serve_connection(*this, std::move(*sock), std::move(*slot)), asio::detached);
+        // else: every held connection is an authenticated client; this one closes
     }
 }
 

@@ -9,6 +9,7 @@
 #include "cdi/progress.hpp"
 #include "convert/qemu_img.hpp"
 #include "server/body_channel.hpp"
+#include "server/connection_gate.hpp"
 #include "server/upload_config.hpp"
 #include "server/upload_state.hpp"
 
@@ -26,7 +27,8 @@ namespace cdi {
 class upload_server {
 public:
     // Builds the TLS context (std::runtime_error "E_TLS_CONFIG: ..." on bad material) and binds the
-    // listener (boost::system::system_error); logs "listening on <addr>:<port>".
+    // listener (importer/listener.hpp; std::runtime_error "E_IO: cannot listen on ..." or
+    // "E_BAD_REQUEST: invalid listen address ..."); logs "listening on <addr>:<port>" ("[::]:8443").
     explicit upload_server(upload_config cfg);
     upload_server(const upload_server&) = delete;
     upload_server& operator=(const upload_server&) = delete;
@@ -40,6 +42,7 @@ public:
     const upload_config& config() const { return cfg_; }
     boost::asio::ssl::context& tls() { return tls_; }
     upload_state& state() { return state_; }
+    connection_gate& gate() { return gate_; }
     const qemu_img& qemu() const { return qemu_; }
     const cancel_token& cancel() const { return cancel_; }
     bool stopping() const { return stopping_; }
@@ -62,6 +65,7 @@ private:
     upload_config cfg_;
     boost::asio::ssl::context tls_;
     upload_state state_;
+    connection_gate gate_;
     qemu_img qemu_;
     cancel_token cancel_;
     bool stopping_ = false;

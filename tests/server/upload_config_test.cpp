@@ -21,7 +21,7 @@ upload_config load(std::map<std::string, std::string> env) {
 
 TEST(upload_config, defaults_match_cdi) {
     auto c = load({});
-    EXPECT_EQ(c.listen_address, "0.0.0.0");
+    EXPECT_EQ(c.listen_address, "");  // every address of both families (importer/listener.hpp)
     EXPECT_EQ(c.listen_port, 8443);
     EXPECT_EQ(c.tls_min_version, TLS1_2_VERSION);
     EXPECT_EQ(c.spec.target, "/data/disk.img");
@@ -58,9 +58,20 @@ TEST(upload_config, destination_names_a_block_volume_unless_it_is_inside_the_dat
 TEST(upload_config, fatal_values_throw) {
     EXPECT_THROW(load({{"DEADLINE", "tomorrow"}}), std::invalid_argument);
     EXPECT_THROW(load({{"TLS_MIN_VERSION", "VersionSSL30"}}), std::invalid_argument);
-    EXPECT_THROW(load({{"LISTEN_PORT", "70000"}}), std::invalid_argument);
     EXPECT_THROW(load({{"UPLOAD_IMAGE_SIZE", "ten gigs"}}), std::invalid_argument);
     EXPECT_THROW(upload_config::from_env([](const char*) -> const char* { return nullptr; }), std::invalid_argument);
+}
+
+TEST(upload_config, a_listen_port_that_does_not_parse_means_8443_as_in_cdi) {
+    for (const char* bad : {"", "70000", "-1", "+80", "80a", " 80", "http", "65536"})
+        EXPECT_EQ(load({{"LISTEN_PORT", bad}}).listen_port, 8443) << bad;
+    EXPECT_EQ(load({{"LISTEN_PORT", "65535"}}).listen_port, 65535);
+    EXPECT_EQ(load({{"LISTEN_PORT", "0"}}).listen_port, 0);
+}
+
+TEST(upload_config, listen_address_is_kept_as_given_and_empty_when_unset) {
+    EXPECT_EQ(load({{"LISTEN_ADDRESS", ""}}).listen_address, "");
+    EXPECT_EQ(load({{"LISTEN_ADDRESS", "::1"}}).listen_address, "::1");
 }
 
 TEST(upload_config, tls_versions_map_to_openssl) {

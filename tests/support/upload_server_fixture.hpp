@@ -65,8 +65,8 @@ public:
         while (std::chrono::steady_clock::now() < until) {
             const std::string text = log();
             if (auto at = text.find("listening on "); at != std::string::npos) {
-                auto colon = text.find(':', at + 13);
                 auto eol = text.find('\n', at);
+                auto colon = eol == std::string::npos ? eol : text.rfind(':', eol);  // "[::1]:<port>"
                 if (colon != std::string::npos && eol != std::string::npos)
                     return std::stoi(text.substr(colon + 1, eol - colon - 1));
             }
