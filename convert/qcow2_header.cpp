@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -311,7 +312,14 @@ result<void> qcow2_header::check_l2_tables(const image_reader& file) const {
                 const std::uint64_t off = e & offset_mask;
                 if (off == 0) continue;
                 if (off % cluster_size_ != 0) return make_error(errc::corrupt_image, "qcow2 data cluster offset " + hex(off) + " is not cluster-aligned");
-                if (!file.contains(off, cluster_size_)) return truncated("data cluster at " + std::to_string(off), off + cluster_size_, file.size());
+                // With extended L2 qemu reads only the allocated subclusters (bits 0-31 of the
+                // bitmap), and allocates by subcluster: the file may end after the last one.
+                std::uint64_t need = cluster_size_;
+                if (incompat_ & incompat_extended_l2) {
+                    const auto alloc = static_cast<std::uint32_t>(load_be64(l2, j * l2_entry + 8));
+                    need = (32u - static_cast<std::uint32_t>(std::countl_zero(alloc))) * (cluster_size_ / 32);
+                }
+                if (!file.contains(off, need)) return truncated("data cluster at " + std::to_string(off), off + need, file.size());
             }
         }
     }

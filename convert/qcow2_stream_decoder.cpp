@@ -5,6 +5,7 @@
 #include "convert/sparse_writer.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <string>
 
@@ -259,7 +260,11 @@ result<void> qcow2_stream_decoder::handle_l2(const claim_info& c, std::span<cons
             }
         }
         if (m->type == l2_mapping::kind::normal) {
-            if (auto r = add_claim(m->host_offset, {host_use::data, cs, guest, m->data_mask}); !r) return r;
+            // With extended L2 qemu reads only the allocated subclusters, and a file may end right
+            // after the last one (qemu allocates by subcluster): the claim ends there too.
+            const std::uint64_t len = geo_.extended_l2 ? (32u - static_cast<std::uint32_t>(std::countl_zero(m->data_mask))) * sub : cs;
+            if (len == 0) continue;
+            if (auto r = add_claim(m->host_offset, {host_use::data, len, guest, m->data_mask}); !r) return r;
         } else if (m->type == l2_mapping::kind::compressed) {
             if (auto r = add_claim(m->host_offset, {host_use::compressed, m->host_length, guest, 0}); !r) return r;
         }

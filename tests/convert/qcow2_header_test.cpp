@@ -134,6 +134,22 @@ TEST_F(qcow2_header, refuses_qcow2_cut_in_half) {
     expect_refused(inspect(h::qcow2_truncated(d()), image_format::qcow2), errc::corrupt_image, "qcow2 image is truncated: data cluster at");
 }
 
+// Extended L2: qemu allocates by subcluster, so a write into the last cluster leaves a file that ends
+// after the written subcluster. qemu reads only allocated subclusters: the image is whole.
+TEST_F(qcow2_header, accepts_extended_l2_file_ending_after_the_last_allocated_subcluster) {
+    CDI_REQUIRE_TOOL("qemu-io");
+    const auto p = d() / "ext-short.qcow2";
+    const std::string quoted = "'" + p.string() + "'";
+    cdi::test::must_run("qemu-img create -q -f qcow2 -o extended_l2=on,cluster_size=64k " + quoted + " 8M");
+    cdi::test::must_run("qemu-io -f qcow2 -c 'write -P 0x5a 7M 1k' " + quoted + " >/dev/null");
+    ASSERT_NE(fs::file_size(p) % (64 * 1024), 0u);
+    auto r = inspect(p, image_format::qcow2);
+    EXPECT_TRUE(r) << r.error().message();
+    // One byte less and the allocated subcluster itself is cut: refused.
+    fs::resize_file(p, fs::file_size(p) - 1);
+    expect_refused(inspect(p, image_format::qcow2), errc::corrupt_image, "qcow2 image is truncated: data cluster at");
+}
+
 TEST_F(qcow2_header, refuses_qcow2_shorter_than_its_header) {
     const auto p = h::qcow2_v3(d());
     fs::resize_file(p, 50);

@@ -91,6 +91,16 @@ TEST_F(qcow2_stream_decoder_test, decodes_extended_l2_subclusters) {
     expect_same_as_qemu_img(p, d());
 }
 
+// qemu allocates by subcluster with extended L2: a write into the last cluster leaves a file that ends
+// right after the written subcluster, not at the cluster's end (qemu reads only what is allocated).
+TEST_F(qcow2_stream_decoder_test, decodes_extended_l2_image_whose_file_ends_inside_its_last_cluster) {
+    const auto p = d() / "ext-short.qcow2";
+    must_run("qemu-img create -q -f qcow2 -o extended_l2=on,cluster_size=64k " + h::quote(p) + " 8M");
+    must_run("qemu-io -f qcow2 -c 'write -P 0x5a 7M 1k' " + h::quote(p) + " >/dev/null");
+    ASSERT_NE(fs::file_size(p) % (64 * 1024), 0u) << "the file should end inside a cluster";
+    expect_same_as_qemu_img(p, d());
+}
+
 TEST_F(qcow2_stream_decoder_test, decodes_zero_clusters_over_data) {
     const auto p = converted("zero.qcow2", "");
     must_run("qemu-io -f qcow2 -c 'write -z 0 512k' -c 'write -z 20M 1M' -c 'write -z 50M 1M' " + h::quote(p) + " >/dev/null");
