@@ -267,7 +267,16 @@ result<image_reference> image_reference::parse(std::string_view endpoint) {
         return make_error(errc::bad_request, "Invalid image name in IMPORTER_ENDPOINT (not quoted): an '@' outside a digest, "
                                              "as credentials in the reference would leave; credentials go in the secret");
     }
-    if (transport_name == "docker") return parse_docker(endpoint, rest);
+    if (transport_name == "docker") {
+        auto r = parse_docker(endpoint, rest);
+        // With an '@' in it, any part of the input may be a password ("user:pw@host:5000" reads as a
+        // tag "pw" and a digest "host:5000"): the error keeps its class, the input is not quoted.
+        if (!r && rest.find('@') != std::string_view::npos) {
+            return error{r.error().code, "Invalid image name in IMPORTER_ENDPOINT (not quoted: it holds an '@'): invalid "
+                                        "reference format; a digest is algorithm:hex, credentials go in the secret"};
+        }
+        return r;
+    }
     if (transport_name == "oci-archive") return parse_oci_archive(endpoint, rest);
     return make_error(errc::bad_request, "Invalid image name \"" + printable(endpoint) + "\", unknown transport \"" +
                                              printable(transport_name) + "\"");
