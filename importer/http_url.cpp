@@ -112,6 +112,24 @@ bool http_url::same_origin(const http_url& other) const noexcept {
 
 std::string http_url::to_string() const { return origin() + target_; }
 
+std::string percent_encode(std::string_view s, std::string_view also_keep) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(s.size());
+    for (unsigned char c : s) {
+        const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+                                c == '.' || c == '_' || c == '~';
+        if (unreserved || (c != 0 && also_keep.find(static_cast<char>(c)) != std::string_view::npos)) {
+            out += static_cast<char>(c);
+        } else {
+            out += '%';
+            out += hex[c >> 4];
+            out += hex[c & 0xf];
+        }
+    }
+    return out;
+}
+
 std::string basic_authorization(const basic_credentials& c) {
     const std::string plain = c.user + ":" + c.password;
     std::string out(boost::beast::detail::base64::encoded_size(plain.size()), '\0');

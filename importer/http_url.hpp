@@ -49,4 +49,8 @@ private:
 // "Basic <base64(user:password)>", the value of an Authorization or Proxy-Authorization header.
 std::string basic_authorization(const basic_credentials& c);
 
+// Percent-encodes every byte but RFC 3986's unreserved characters (ALPHA DIGIT - . _ ~) and those in
+// `also_keep` (e.g. "/" for a path): a query value, or a file name put into a URL path.
+std::string percent_encode(std::string_view s, std::string_view also_keep = {});
+
 }  // namespace cdi

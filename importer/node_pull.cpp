@@ -2,6 +2,7 @@
 
 #include "importer/env_labels.hpp"
 #include "importer/http_source.hpp"
+#include "importer/http_url.hpp"
 
 #include <array>
 #include <chrono>
@@ -10,23 +11,6 @@
 #include <thread>
 
 namespace cdi {
-
-std::string percent_encode_path(std::string_view name) {
-    static constexpr char hex[] = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : name) {
-        const bool keep = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-                          c == '.' || c == '_' || c == '~' || c == '/';
-        if (keep) {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 0xf];
-        }
-    }
-    return out;
-}
 
 http_options sidecar_http_options(http_options base) {
     base.max_redirects = 0;
@@ -41,7 +25,8 @@ result<std::string> await_ready_file(const importer_config& cfg, const cancel_to
             while (!name.empty() && (name.back() == '\n' || name.back() == '\r')) name.pop_back();
             std::string endpoint = cfg.endpoint;
             if (!name.empty() && endpoint.size() >= 8 && endpoint.ends_with("disk.img")) {
-                endpoint.replace(endpoint.size() - 8, 8, percent_encode_path(name));
+                // A space, '?' or '#' is part of the file name, not of the URL's syntax.
+                endpoint.replace(endpoint.size() - 8, 8, percent_encode(name, "/"));
             }
             return endpoint;
         }

@@ -18,10 +18,6 @@ namespace cdi {
 inline constexpr std::size_t max_info_bytes = 1u << 20;
 inline constexpr std::chrono::milliseconds info_deadline = std::chrono::seconds(10);
 
-// The ready file's name as a URL path: every byte but unreserved characters and '/' percent-encoded
-// (a space, '?' or '#' is part of the file name, not of the URL's syntax).
-std::string percent_encode_path(std::string_view name);
-
 // The sidecar is on localhost and never redirects in CDI's design: no redirect is followed.
 http_options sidecar_http_options(http_options base);
 

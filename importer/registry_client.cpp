@@ -1,5 +1,6 @@
 #include "importer/registry_client.hpp"
 
+#include "importer/http_url.hpp"
 #include "importer/image_blobs.hpp"
 
 #include <boost/json.hpp>
@@ -14,22 +15,6 @@ constexpr std::size_t max_token_response = 1 << 20;
 constexpr std::size_t max_token_bytes = 8 * 1024;
 
 error prefixed(const error& e, const std::string& prefix) { return error{e.code, prefix + e.context}; }
-
-// Percent-encoding for a query value (RFC 3986 unreserved characters kept).
-std::string query_escape(std::string_view s) {
-    static constexpr char hex[] = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : s) {
-        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        }
-    }
-    return out;
-}
 
 const std::string* param(const auth_challenge& c, const std::string& key) {
     auto it = c.params.find(key);
@@ -118,7 +103,7 @@ result<std::string> registry_client::fetch_token(const auth_challenge& bearer) {
     std::string url = *realm + (realm->find('?') == std::string::npos ? "?" : "&");
     bool first = true;
     auto add = [&](const char* key, const std::string& value) {
-        url += (first ? "" : "&") + std::string(key) + "=" + query_escape(value);
+        url += (first ? "" : "&") + std::string(key) + "=" + percent_encode(value);
         first = false;
     };
     if (const auto* service = param(bearer, "service")) add("service", *service);

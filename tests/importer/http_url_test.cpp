@@ -90,6 +90,13 @@ TEST(http_url, a_redirect_to_a_host_with_encoded_crlf_is_a_source_http_error) {
     }
 }
 
+TEST(percent_encode, keeps_unreserved_characters_and_the_ones_asked_for_and_encodes_every_other_byte) {
+    EXPECT_EQ(percent_encode("aZ09-._~"), "aZ09-._~");
+    EXPECT_EQ(percent_encode("a b?c#d/e%f&g=h"), "a%20b%3Fc%23d%2Fe%25f%26g%3Dh");
+    EXPECT_EQ(percent_encode("dir/my disk?.img", "/"), "dir/my%20disk%3F.img");
+    EXPECT_EQ(percent_encode(std::string("\x00\xff\r\n", 4)), "%00%FF%0D%0A");
+}
+
 TEST(http_url, origin_is_scheme_host_and_port) {
     auto a = http_url::parse("http://h.example/x");
     auto b = http_url::parse("http://H.example:80/y");
