@@ -82,6 +82,11 @@ TEST(raise_open_file_limit, raises_the_soft_limit_to_the_hard_one) {
 // the process has no descriptor left costs a handful of attempts, not a busy loop; it is accepted
 // once a descriptor is free.
 TEST(accept_next, waits_out_emfile_with_the_backoff_and_accepts_once_a_descriptor_is_free) {
+#if defined(__SANITIZE_ADDRESS__)
+    // The sanitizer runtimes need descriptors of their own (UBSan's vptr check probes memory through
+    // a pipe): with none left they report Asio's executor calls as invalid. The release run covers it.
+    GTEST_SKIP() << "needs a process without sanitizer runtimes (they open descriptors themselves)";
+#endif
     asio::io_context io;
     tcp::acceptor a(io);
     ASSERT_TRUE(listen_tcp(a, "127.0.0.1", 0));
