@@ -1,9 +1,9 @@
 // qemu_img against the real qemu-img (images made at test time), and against fake qemu-img scripts
-// (tests/fixtures/fake-qemu-img) for argv checks, the preallocation fallback and security.md C11.
+// (tests/fixtures/fake-qemu-img) for argv checks, the preallocation fallback and security.md C11. What a
+// hostile image names is tests/convert/qemu_img_untrusted_test.cpp.
 #include "convert/qemu_img.hpp"
 
-#include "support/hostile_images.hpp"
-#include "support/open_watch.hpp"
+#include "support/qemu_img_fixtures.hpp"
 #include "support/test_env.hpp"
 
 #include <gtest/gtest.h>
@@ -20,33 +20,8 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 constexpr std::uint64_t Mi = 1024 * 1024;
-
-std::string q(const fs::path& p) {
-    return "'" + p.string() + "'";
-}
-
-// A qcow2 of `size` with some data written at two offsets (qemu-io), so holes and data both occur.
-fs::path make_qcow2(const test::temp_dir& dir, const std::string& name, const std::string& size = "8M") {
-    const fs::path p = dir / name;
-    test::must_run("qemu-img create -q -f qcow2 " + q(p) + " " + size);
-    test::must_run("qemu-io -c 'write -P 0x55 0 1M' -c 'write -P 0xaa 3M 512k' " + q(p) + " >/dev/null");
-    return p;
-}
-
-// A fake qemu-img copied into dir/bin/qemu-img (so its log and config files are this test's own).
-fs::path fake(const test::temp_dir& dir, const std::string& script) {
-    fs::create_directories(dir / "bin");
-    const fs::path dst = dir / "bin" / "qemu-img";
-    fs::copy_file(fs::path(CDI_SOURCE_DIR) / "tests/fixtures/fake-qemu-img" / script, dst);
-    return dst;
-}
-
-std::vector<std::string> log_lines(const fs::path& fake_bin) {
-    std::ifstream in(fake_bin.string() + ".log");
-    std::vector<std::string> lines;
-    for (std::string l; std::getline(in, l);) lines.push_back(l);
-    return lines;
-}
+using test::fake_qemu_img;
+using test::make_qcow2;
 
 bool contains(std::string_view hay, std::string_view needle) {
     return hay.find(needle) != std::string_view::npos;
@@ -63,6 +38,10 @@ bool alive(pid_t pid) {
 pid_t read_pid(const fs::path& p) {
     auto text = test::read_file(p);
     return static_cast<pid_t>(std::stol(std::string(text.begin(), text.end())));
+}
+
+std::string q(const fs::path& p) {
+    return "'" + p.string() + "'";
 }
 
 // ---- real qemu-img ----
@@ -128,11 +107,11 @@ TEST(qemu_img, info_on_a_non_image_is_corrupt_image) {
 
 TEST(qemu_img, unknown_format_never_reaches_qemu) {
     test::temp_dir dir;
-    const auto bin = fake(dir, "exit0-nowrite.sh");
+    const auto bin = fake_qemu_img(dir, "exit0-nowrite.sh");
     auto info = qemu_img(bin.string()).info(dir / "x", "raw,file.driver=nbd");
     ASSERT_FALSE(info);
     EXPECT_TRUE(info.error().is(errc::bad_request));
-    EXPECT_TRUE(log_lines(bin).empty());
+    EXPECT_TRUE(test::fake_log_lines(bin).empty());
 }
 
 TEST(qemu_img, check_passes_a_clean_qcow2_and_raw) {
@@ -158,68 +137,6 @@ TEST(qemu_img, check_rejects_a_truncated_qcow2) {
     ASSERT_FALSE(r);
     EXPECT_TRUE(r.error().is(errc::corrupt_image));
     EXPECT_EQ(r.error().context, "qemu-img check -f qcow2 found the image corrupted: exit status 2");
-}
-
-// ---- real qemu-img: no call opens what a hostile image names (issue 12 item 2) ----
-
-// The image's source argument is json:{"backing":null,...}: check (which opens the whole chain when
-// given a plain file name), info and convert never reach the parent a VMDK's parentFileNameHint or a
-// qcow2 header names. info still reports the name, for the caller to refuse.
-TEST(qemu_img, no_call_connects_to_the_address_a_vmdk_parent_hint_names) {
-    CDI_REQUIRE_TOOL("qemu-img");
-    test::temp_dir dir;
-    test::connection_counter listener;
-    const std::string parent = "nbd://127.0.0.1:" + std::to_string(listener.port());
-    const auto img = test::hostile::vmdk_patched_descriptor(dir.path(), "parentCID=ffffffff",
-                                                            "parentCID=ffffffff\nparentFileNameHint=\"" + parent + "\"");
-    const qemu_img tool;
-    auto checked = tool.check(img, "vmdk");
-    EXPECT_TRUE(checked) << checked.error().message();
-    auto info = tool.info(img, "vmdk");
-    ASSERT_TRUE(info) << info.error().message();
-    EXPECT_EQ(info->backing_filename, parent);
-    auto converted = tool.convert(img, "vmdk", dir / "out.raw", {});
-    EXPECT_TRUE(converted) << converted.error().message();
-    std::this_thread::sleep_for(200ms);  // a connection qemu-img made is in the backlog by now
-    EXPECT_EQ(listener.count(), 0);
-}
-
-TEST(qemu_img, no_call_opens_the_host_file_a_parent_names) {
-    CDI_REQUIRE_TOOL("qemu-img");
-    test::temp_dir dir;
-    const fs::path victim = dir / "victim.raw";
-    test::must_run("truncate -s 4M " + q(victim));
-    const auto vmdk = test::hostile::vmdk_patched_descriptor(dir.path(), "parentCID=ffffffff",
-                                                             "parentCID=ffffffff\nparentFileNameHint=\"" + victim.string() + "\"");
-    test::must_run("qemu-img create -q -f qcow2 -b " + q(victim) + " -F raw " + q(dir / "child.qcow2") + " 4M");
-    test::open_watch watch(victim);
-    const qemu_img tool;
-    for (const auto& [img, fmt] : {std::pair{vmdk, "vmdk"}, std::pair{dir / "child.qcow2", "qcow2"}}) {
-        auto checked = tool.check(img, fmt);
-        EXPECT_TRUE(checked) << fmt << ": " << checked.error().message();
-        auto info = tool.info(img, fmt);
-        ASSERT_TRUE(info) << fmt << ": " << info.error().message();
-        EXPECT_EQ(info->backing_filename, victim.string()) << fmt;
-        auto converted = tool.convert(img, fmt, dir / (std::string(fmt) + ".raw"), {});
-        EXPECT_TRUE(converted) << fmt << ": " << converted.error().message();
-    }
-    EXPECT_EQ(watch.count(), 0);
-}
-
-// qemu-img's stderr can name host paths and addresses: the message carries our words and the exit
-// status only.
-TEST(qemu_img, info_and_check_failures_carry_no_qemu_text) {
-    test::temp_dir dir;
-    const auto bin = fake(dir, "stderr-names-address.sh");
-    const qemu_img tool(bin.string());
-    auto info = tool.info(dir / "x.vmdk", "vmdk");
-    ASSERT_FALSE(info);
-    EXPECT_TRUE(info.error().is(errc::corrupt_image));
-    EXPECT_EQ(info.error().context, "qemu-img info -f vmdk could not open the image: exit status 1");
-    auto checked = tool.check(dir / "x.vmdk", "vmdk");
-    ASSERT_FALSE(checked);
-    EXPECT_TRUE(checked.error().is(errc::corrupt_image));
-    EXPECT_EQ(checked.error().context, "qemu-img check -f vmdk could not check the image: exit status 1");
 }
 
 TEST(qemu_img, convert_matches_qemu_img_byte_for_byte_and_reports_progress) {
@@ -324,7 +241,7 @@ TEST(qemu_img, parse_progress_accepts_only_qemu_progress_lines) {
 
 TEST(qemu_img, every_call_pins_the_format_and_passes_absolute_paths) {
     test::temp_dir dir;
-    const auto bin = fake(dir, "exit0-nowrite.sh");
+    const auto bin = fake_qemu_img(dir, "exit0-nowrite.sh");
     const qemu_img tool(bin.string());
     (void)tool.info("-rel/x.qcow2", "qcow2");
     (void)tool.check("json:{}", "qcow2");
@@ -336,7 +253,7 @@ TEST(qemu_img, every_call_pins_the_format_and_passes_absolute_paths) {
     const auto src = [](const std::string& file) {
         return "json:{\"backing\":null,\"file\":{\"driver\":\"file\",\"filename\":\"" + file + "\"}}";
     };
-    EXPECT_EQ(log_lines(bin), (std::vector<std::string>{
+    EXPECT_EQ(test::fake_log_lines(bin), (std::vector<std::string>{
                                   "info -f qcow2 --output=json " + src(cwd + "/-rel/x.qcow2"),
                                   "check -f qcow2 " + src(cwd + "/json:{}"),
                                   "convert -f qcow2 -O raw -t writeback -p " + src(s) + " " + t,
@@ -348,25 +265,25 @@ TEST(qemu_img, every_call_pins_the_format_and_passes_absolute_paths) {
 TEST(qemu_img, try_none_adds_direct_io_flags_when_the_target_takes_o_direct) {
     test::temp_dir dir;
     if (!qemu_img::supports_direct_io(dir / "probe")) GTEST_SKIP() << "no O_DIRECT under " << dir.path();
-    const auto bin = fake(dir, "exit0-nowrite.sh");
+    const auto bin = fake_qemu_img(dir, "exit0-nowrite.sh");
     convert_options o;
     o.cache = cache_mode::try_none;
     ASSERT_TRUE(qemu_img(bin.string()).convert(dir / "s.qcow2", "qcow2", dir / "t.raw", o));
-    auto lines = log_lines(bin);
+    auto lines = test::fake_log_lines(bin);
     ASSERT_EQ(lines.size(), 1u);
     EXPECT_TRUE(contains(lines[0], " -t none -p -W -m 16 ")) << lines[0];
 }
 
 TEST(qemu_img, existing_block_target_gets_n_and_sparse_zero_instead_of_o) {
     test::temp_dir dir;
-    const auto bin = fake(dir, "exit0-nowrite.sh");
+    const auto bin = fake_qemu_img(dir, "exit0-nowrite.sh");
     convert_options o;
     o.target_exists = true;
     o.preallocate = true;
     auto r = qemu_img(bin.string()).convert(dir / "s.qcow2", "qcow2", dir / "t.raw", o);
     ASSERT_TRUE(r);
     EXPECT_TRUE(*r);
-    auto lines = log_lines(bin);
+    auto lines = test::fake_log_lines(bin);
     ASSERT_EQ(lines.size(), 1u);
     EXPECT_EQ(lines[0], "convert -S 0 -f qcow2 -O raw -t writeback -p -n json:{\"backing\":null,\"file\":{\"driver\":\"file\",\"filename\":\"" +
                             (dir / "s.qcow2").string() + "\"}} " + (dir / "t.raw").string());
@@ -376,14 +293,14 @@ TEST(qemu_img, existing_block_target_gets_n_and_sparse_zero_instead_of_o) {
 
 TEST(qemu_img, preallocation_falls_back_from_falloc_to_full) {
     test::temp_dir dir;
-    const auto bin = fake(dir, "prealloc.sh");
+    const auto bin = fake_qemu_img(dir, "prealloc.sh");
     std::ofstream(bin.string() + ".unsupported") << "falloc\n";
     convert_options o;
     o.preallocate = true;
     auto r = qemu_img(bin.string()).convert(dir / "s.qcow2", "qcow2", dir / "t.raw", o);
     ASSERT_TRUE(r) << r.error().message();
     EXPECT_TRUE(*r);
-    auto lines = log_lines(bin);
+    auto lines = test::fake_log_lines(bin);
     ASSERT_EQ(lines.size(), 2u);
     EXPECT_TRUE(lines[0].starts_with("convert -o preallocation=falloc -f qcow2 -O raw")) << lines[0];
     EXPECT_TRUE(lines[1].starts_with("convert -o preallocation=full -f qcow2 -O raw")) << lines[1];
@@ -391,20 +308,20 @@ TEST(qemu_img, preallocation_falls_back_from_falloc_to_full) {
 
 TEST(qemu_img, preallocation_falls_back_to_sparse_zero_last) {
     test::temp_dir dir;
-    const auto bin = fake(dir, "prealloc.sh");
+    const auto bin = fake_qemu_img(dir, "prealloc.sh");
     std::ofstream(bin.string() + ".unsupported") << "falloc\nfull\n";
     convert_options o;
     o.preallocate = true;
     auto r = qemu_img(bin.string()).convert(dir / "s.qcow2", "qcow2", dir / "t.raw", o);
     ASSERT_TRUE(r) << r.error().message();
-    auto lines = log_lines(bin);
+    auto lines = test::fake_log_lines(bin);
     ASSERT_EQ(lines.size(), 3u);
     EXPECT_TRUE(lines[2].starts_with("convert -S 0 -f qcow2 -O raw")) << lines[2];
 }
 
 TEST(qemu_img, preallocation_unsupported_everywhere_fails_with_qemus_text) {
     test::temp_dir dir;
-    const auto bin = fake(dir, "prealloc.sh");
+    const auto bin = fake_qemu_img(dir, "prealloc.sh");
     std::ofstream(bin.string() + ".unsupported") << "falloc\nfull\nsparse0\n";
     convert_options o;
     o.preallocate = true;
@@ -412,12 +329,12 @@ TEST(qemu_img, preallocation_unsupported_everywhere_fails_with_qemus_text) {
     ASSERT_FALSE(r);
     EXPECT_TRUE(r.error().is(errc::convert_failed));
     EXPECT_TRUE(contains(r.error().context, "Unsupported preallocation mode: sparse0")) << r.error().context;
-    EXPECT_EQ(log_lines(bin).size(), 3u);
+    EXPECT_EQ(test::fake_log_lines(bin).size(), 3u);
 }
 
 TEST(qemu_img, other_errors_stop_the_preallocation_fallback) {
     test::temp_dir dir;
-    const auto bin = fake(dir, "prealloc.sh");
+    const auto bin = fake_qemu_img(dir, "prealloc.sh");
     std::ofstream(bin.string() + ".broken") << "falloc\n";
     convert_options o;
     o.preallocate = true;
@@ -425,18 +342,18 @@ TEST(qemu_img, other_errors_stop_the_preallocation_fallback) {
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().context,
               "qemu-img convert failed: qemu-img: /target: Could not open: Input/output error: exit status 1");
-    EXPECT_EQ(log_lines(bin).size(), 1u);
+    EXPECT_EQ(test::fake_log_lines(bin).size(), 1u);
 }
 
 TEST(qemu_img, resize_and_create_fall_back_from_falloc_to_full) {
     test::temp_dir dir;
-    const auto bin = fake(dir, "prealloc.sh");
+    const auto bin = fake_qemu_img(dir, "prealloc.sh");
     std::ofstream(bin.string() + ".unsupported") << "falloc\n";
     const qemu_img tool(bin.string());
     ASSERT_TRUE(tool.resize(dir / "t.raw", 4 * Mi, true));
     ASSERT_TRUE(tool.create_raw(dir / "b.raw", 4 * Mi, true));
     const auto t = (dir / "t.raw").string(), b = (dir / "b.raw").string();
-    EXPECT_EQ(log_lines(bin), (std::vector<std::string>{
+    EXPECT_EQ(test::fake_log_lines(bin), (std::vector<std::string>{
                                   "resize -f raw --preallocation=falloc " + t + " 4194304",
                                   "resize -f raw --preallocation=full " + t + " 4194304",
                                   "create -f raw -o preallocation=falloc " + b + " 4194304",
@@ -446,7 +363,7 @@ TEST(qemu_img, resize_and_create_fall_back_from_falloc_to_full) {
 
 TEST(qemu_img, full_target_is_no_space) {
     test::temp_dir dir;
-    const auto bin = fake(dir, "enospc.sh");
+    const auto bin = fake_qemu_img(dir, "enospc.sh");
     auto r = qemu_img(bin.string()).convert(dir / "s.qcow2", "qcow2", dir / "t.raw", {});
     ASSERT_FALSE(r);
     EXPECT_TRUE(r.error().is(errc::no_space));
@@ -457,7 +374,7 @@ TEST(qemu_img, full_target_is_no_space) {
 
 TEST(qemu_img, crash_mid_convert_is_convert_failed) {
     test::temp_dir dir;
-    const auto bin = fake(dir, "segv-at-50.sh");
+    const auto bin = fake_qemu_img(dir, "segv-at-50.sh");
     std::vector<double> seen;
     convert_options o;
     o.on_progress = [&](double pct) { seen.push_back(pct); };
@@ -470,7 +387,7 @@ TEST(qemu_img, crash_mid_convert_is_convert_failed) {
 
 TEST(qemu_img, hung_convert_is_killed_with_its_whole_group) {
     test::temp_dir dir;
-    const auto bin = fake(dir, "hang.sh");
+    const auto bin = fake_qemu_img(dir, "hang.sh");
     convert_options o;
     o.no_progress_timeout = 2s;
     const auto start = std::chrono::steady_clock::now();
@@ -491,7 +408,7 @@ TEST(qemu_img, hung_convert_is_killed_with_its_whole_group) {
 
 TEST(qemu_img, convert_that_writes_nothing_is_left_to_the_callers_size_check) {
     test::temp_dir dir;
-    const auto bin = fake(dir, "exit0-nowrite.sh");
+    const auto bin = fake_qemu_img(dir, "exit0-nowrite.sh");
     auto r = qemu_img(bin.string()).convert(dir / "s.qcow2", "qcow2", dir / "t.raw", {});
     // The wrapper can only report qemu-img's exit 0; import_job's post-convert check (target size
     // and virtual size) turns this into E_CONVERT_FAILED.
@@ -501,7 +418,7 @@ TEST(qemu_img, convert_that_writes_nothing_is_left_to_the_callers_size_check) {
 
 TEST(qemu_img, canceled_convert_is_canceled) {
     test::temp_dir dir;
-    const auto bin = fake(dir, "hang.sh");
+    const auto bin = fake_qemu_img(dir, "hang.sh");
     cancel_token cancel;
     cancel.cancel();
     convert_options o;
