@@ -11,11 +11,11 @@
 #include "convert/aligned_buffer.hpp"
 #include "convert/sparse_writer.hpp"
 #include "convert/target_sink.hpp"
-#include "importer/gzip_source.hpp"
-#include "importer/memory_source.hpp"
-#include "importer/xz_source.hpp"
-#if __has_include("importer/zstd_source.hpp")
-#include "importer/zstd_source.hpp"
+#include "importer/stages/gzip_source.hpp"
+#include "importer/stages/memory_source.hpp"
+#include "importer/stages/xz_source.hpp"
+#if __has_include("importer/stages/zstd_source.hpp")
+#include "importer/stages/zstd_source.hpp"
 #define CDI_BENCH_HAVE_ZSTD 1
 #endif
 

@@ -24,6 +24,16 @@ std::uint32_t vhd_header::checksum(std::span<const std::byte> footer) noexcept {
     return ~sum;
 }
 
+std::optional<vhd_footer> parse_vhd_footer(std::span<const std::byte> bytes512) {
+    if (bytes512.size() != vhd_footer_size || !bytes_equal(bytes512, 0, "conectix")) return std::nullopt;
+    if (load_be32(bytes512, 64) != vhd_header::checksum(bytes512)) return std::nullopt;
+    return vhd_footer{
+        .disk_type = load_be32(bytes512, 60),
+        .current_size = load_be64(bytes512, 48),
+        .data_offset = load_be64(bytes512, 16),
+    };
+}
+
 result<vhd_header> vhd_header::read(const image_reader& file) {
     // Footer (big-endian): cookie@0 "conectix", data_offset@16, creator_app@28, current_size@48,
     // cylinders@56 (16 bit), heads@58, sectors@59, disk_type@60, checksum@64.

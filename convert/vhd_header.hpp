@@ -4,9 +4,27 @@
 // allocation table. Differencing disks (type 4: a parent named in the header) are refused.
 #include "convert/image_reader.hpp"
 
+#include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <span>
 
 namespace cdi {
+
+// The footer alone, for a stream whose end is known only after it was written: a fixed VHD is raw
+// data followed by this 512-byte footer, so it cannot be sniffed from its head (the import job
+// checks the last 512 bytes of what it wrote). Layout (big-endian): cookie "conectix" 0, data offset
+// 16 (all ones for a fixed disk), current size 48, disk type 60, checksum 64.
+inline constexpr std::size_t vhd_footer_size = 512;
+
+struct vhd_footer {
+    std::uint32_t disk_type;     // 2 fixed, 3 dynamic, 4 differencing (other values: not checked here)
+    std::uint64_t current_size;  // the virtual disk size in bytes
+    std::uint64_t data_offset;   // offset of the dynamic header; 0xFFFFFFFFFFFFFFFF for a fixed disk
+};
+
+// nullopt unless bytes512 is exactly 512 bytes with the "conectix" cookie and a valid checksum.
+std::optional<vhd_footer> parse_vhd_footer(std::span<const std::byte> bytes512);
 
 class vhd_header {
 public:

@@ -3,7 +3,7 @@
 // reads. Failures are a plain "Unable to ..." line and exit 1; successes the JSON message and exit 0.
 #include "cdi/error.hpp"
 #include "importer/importer_config.hpp"
-#include "importer/termination_message.hpp"
+#include "importer/pod/termination_message.hpp"
 
 #include <string>
 

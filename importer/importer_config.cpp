@@ -1,7 +1,8 @@
 #include "importer/importer_config.hpp"
 
-#include "importer/extra_headers.hpp"
-#include "importer/quantity.hpp"
+#include "importer/http/extra_headers.hpp"
+#include "importer/pod/environment.hpp"
+#include "importer/pod/quantity.hpp"
 
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -11,11 +12,6 @@
 
 namespace cdi {
 namespace {
-
-std::string env(const importer_config::env_lookup& getenv_fn, const char* name, const char* fallback = "") {
-    const char* v = getenv_fn(name);
-    return v ? std::string(v) : std::string(fallback);
-}
 
 double parse_overhead(const std::string& value) {
     if (value.empty()) return 0.0;
@@ -102,17 +98,6 @@ http_options http_from_env(const importer_config::env_lookup& getenv_fn, const s
 }
 
 }  // namespace
-
-bool parse_go_bool(const std::string& name, const std::string& value) {
-    if (value.empty()) return false;
-    for (const char* t : {"1", "t", "T", "TRUE", "true", "True"}) {
-        if (value == t) return true;
-    }
-    for (const char* f : {"0", "f", "F", "FALSE", "false", "False"}) {
-        if (value == f) return false;
-    }
-    throw std::invalid_argument(name + " \"" + value + "\" is not a boolean");
-}
 
 importer_config importer_config::from_env(const env_lookup& getenv_fn, const std::vector<std::string>& environ_entries) {
     importer_config c;

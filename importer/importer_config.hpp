@@ -7,7 +7,8 @@
 // CDI_PROXY_CERT_DIR (/proxycerts/), CDI_EXTRA_HEADERS_DIR (/extraheaders), and the metrics
 // endpoint's CDI_METRICS_ADDRESS / CDI_METRICS_PORT (all addresses, 8443; port 0 picks a free one).
 #include "cdi/job.hpp"
-#include "importer/http_options.hpp"
+#include "importer/http/http_options.hpp"
+#include "importer/pod/environment.hpp"
 
 #include <filesystem>
 #include <functional>
@@ -32,12 +33,9 @@ struct importer_config {
     std::string metrics_address;  // empty: every address, IPv6 and IPv4 (Go's ":8443")
     unsigned short metrics_port = 8443;
 
-    using env_lookup = std::function<const char*(const char*)>;
+    using env_lookup = ::cdi::env_lookup;
     // environ_entries: the process environment as "NAME=value" (for IMPORTER_EXTRA_HEADER_*).
     static importer_config from_env(const env_lookup& getenv_fn, const std::vector<std::string>& environ_entries = {});
 };
-
-// Go's strconv.ParseBool: 1 t T TRUE true True / 0 f F FALSE false False; empty is false.
-bool parse_go_bool(const std::string& name, const std::string& value);
 
 }  // namespace cdi

@@ -1,8 +1,8 @@
 #include "importer/node_pull.hpp"
 
-#include "importer/env_labels.hpp"
-#include "importer/http_source.hpp"
-#include "importer/http_url.hpp"
+#include "importer/registry/env_labels.hpp"
+#include "importer/http/http_source.hpp"
+#include "importer/http/http_url.hpp"
 
 #include <array>
 #include <chrono>

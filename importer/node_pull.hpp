@@ -3,7 +3,7 @@
 // on localhost; its ready file names the disk file, and GET /info gives the image's environment.
 #include "cdi/error.hpp"
 #include "cdi/progress.hpp"
-#include "importer/http_options.hpp"
+#include "importer/http/http_options.hpp"
 #include "importer/importer_config.hpp"
 
 #include <chrono>

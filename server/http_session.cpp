@@ -1,7 +1,7 @@
 #include "server/http_session.hpp"
 
-#include "importer/clone_job.hpp"
-#include "importer/import_job.hpp"
+#include "server/clone/clone_job.hpp"
+#include "importer/job/import_job.hpp"
 #include "server/body_source.hpp"
 #include "server/client_auth.hpp"
 #include "server/multipart_source.hpp"

@@ -1,8 +1,8 @@
 // cdi-uploadserver: the upload pod's entry point (contract section 6). One upload per process; the
 // outcome is the exit status plus the JSON termination message the upload controller reads (6.7).
-#include "importer/command_line.hpp"
-#include "importer/last_resort.hpp"
-#include "importer/listener.hpp"
+#include "importer/pod/command_line.hpp"
+#include "importer/pod/last_resort.hpp"
+#include "importer/pod/listener.hpp"
 #include "server/upload_config.hpp"
 #include "server/upload_server.hpp"
 

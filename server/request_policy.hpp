@@ -9,7 +9,7 @@
 // So a client retrying while an upload runs always reads 503, whatever its request looks like.
 // Pure: the session does the I/O (upload_state::begin, the answer, the log).
 #include "cdi/job.hpp"
-#include "importer/clone_job.hpp"
+#include "server/clone/clone_job.hpp"
 #include "server/http_session.hpp"
 #include "server/upload_state.hpp"
 

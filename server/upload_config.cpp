@@ -1,7 +1,7 @@
 #include "server/upload_config.hpp"
 
-#include "importer/importer_config.hpp"
-#include "importer/quantity.hpp"
+#include "importer/pod/environment.hpp"
+#include "importer/pod/quantity.hpp"
 
 #include <openssl/tls1.h>
 #include <sys/stat.h>
@@ -13,11 +13,6 @@
 
 namespace cdi {
 namespace {
-
-std::string env(const upload_config::env_lookup& getenv_fn, const char* name, const char* fallback = "") {
-    const char* v = getenv_fn(name);
-    return v ? std::string(v) : std::string(fallback);
-}
 
 // CDI: strconv.ParseFloat, errors → 0 (the upload server does not exit on it).
 double lenient_overhead(const std::string& value) {

@@ -7,6 +7,7 @@
 // CDI_TERMINATION_LOG (/dev/termination-log). Test-only knob: CDI_TEST_BODY_IDLE_TIMEOUT_MS (the
 // 60 s body idle timer, shortened so a test can outlast it; a positive integer or it throws).
 #include "cdi/job.hpp"
+#include "importer/pod/environment.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -26,14 +27,14 @@ struct upload_config {
     int tls_min_version = 0;                 // TLS1_2_VERSION etc.
     std::optional<std::chrono::system_clock::time_point> deadline;
     // LISTEN_ADDRESS: unset, empty, "0.0.0.0" or "::" = every address of both families (Go's rule,
-    // importer/listener.hpp); otherwise an IP literal.
+    // importer/pod/listener.hpp); otherwise an IP literal.
     std::string listen_address;
     std::uint16_t listen_port = 8443;         // 0 = ephemeral; LISTEN_PORT that does not parse = 8443 (CDI)
     std::filesystem::path termination_log;
     std::chrono::milliseconds body_idle_timeout{60'000};  // client silence mid-body (not a disk stall)
     job_spec spec;
 
-    using env_lookup = std::function<const char*(const char*)>;
+    using env_lookup = ::cdi::env_lookup;
     static upload_config from_env(const env_lookup& getenv_fn);
 };
 

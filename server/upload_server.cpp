@@ -1,7 +1,7 @@
 #include "server/upload_server.hpp"
 
-#include "importer/listener.hpp"
-#include "importer/termination_message.hpp"
+#include "importer/pod/listener.hpp"
+#include "importer/pod/termination_message.hpp"
 #include "server/connection_gate.hpp"
 #include "server/tls_context.hpp"
 

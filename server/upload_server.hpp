@@ -27,7 +27,7 @@ namespace cdi {
 class upload_server {
 public:
     // Builds the TLS context (std::runtime_error "E_TLS_CONFIG: ..." on bad material) and binds the
-    // listener (importer/listener.hpp; std::runtime_error "E_IO: cannot listen on ..." or
+    // listener (importer/pod/listener.hpp; std::runtime_error "E_IO: cannot listen on ..." or
     // "E_BAD_REQUEST: invalid listen address ..."); logs "listening on <addr>:<port>" ("[::]:8443").
     explicit upload_server(upload_config cfg);
     upload_server(const upload_server&) = delete;

@@ -3,8 +3,8 @@
 #include "convert/image_inspector.hpp"
 #include "convert/image_reader.hpp"
 #include "convert/qemu_img.hpp"
-#include "importer/file_source.hpp"
-#include "importer/pipeline.hpp"
+#include "importer/stages/file_source.hpp"
+#include "importer/stages/pipeline.hpp"
 
 #include <limits>
 #include <string>

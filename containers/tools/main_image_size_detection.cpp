@@ -9,7 +9,7 @@
 // error (an unknown flag) is exit 2, as Go's flag package does.
 #include "containers/tools/image_size.hpp"
 #include "convert/qemu_img.hpp"
-#include "importer/termination_message.hpp"
+#include "importer/pod/termination_message.hpp"
 
 #include <cstdio>
 #include <cstdlib>

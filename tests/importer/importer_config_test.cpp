@@ -166,10 +166,5 @@ TEST(importer_config, oversized_header_settings_are_refused_at_start_up_naming_o
                                                             "IMPORTER_EXTRA_HEADER_1=B: " + std::string(8000, 'v')}));
 }
 
-TEST(parse_go_bool, accepts_gos_spellings) {
-    for (const char* t : {"1", "t", "T", "TRUE", "true", "True"}) EXPECT_TRUE(parse_go_bool("X", t));
-    for (const char* f : {"", "0", "f", "F", "FALSE", "false", "False"}) EXPECT_FALSE(parse_go_bool("X", f));
-}
-
 }  // namespace
 }  // namespace cdi

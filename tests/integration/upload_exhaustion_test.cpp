@@ -1,5 +1,5 @@
 // The upload server under resource exhaustion (issue 12.3; the accept backoff under EMFILE is
-// tests/importer/listener_test.cpp): thousands of idle unauthenticated connections cost little (capped, no
+// tests/importer/pod/listener_test.cpp): thousands of idle unauthenticated connections cost little (capped, no
 // TLS state before a first byte, no 64 KiB buffer before an upload) while a real upload completes.
 #include "support/tls_client.hpp"
 #include "support/upload_server_fixture.hpp"

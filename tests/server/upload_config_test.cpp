@@ -21,7 +21,7 @@ upload_config load(std::map<std::string, std::string> env) {
 
 TEST(upload_config, defaults_match_cdi) {
     auto c = load({});
-    EXPECT_EQ(c.listen_address, "");  // every address of both families (importer/listener.hpp)
+    EXPECT_EQ(c.listen_address, "");  // every address of both families (importer/pod/listener.hpp)
     EXPECT_EQ(c.listen_port, 8443);
     EXPECT_EQ(c.tls_min_version, TLS1_2_VERSION);
     EXPECT_EQ(c.spec.target, "/data/disk.img");

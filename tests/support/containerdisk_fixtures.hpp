@@ -3,9 +3,9 @@
 // JSON spec ("@" in the spec is the temp dir), blobs patched in place inside the tar (the tar stays
 // valid, the digest no longer matches), and a drain of resolve_containerdisk + containerdisk_source
 // that records what came out and how it ended.
-#include "importer/containerdisk_image.hpp"
-#include "importer/containerdisk_source.hpp"
-#include "importer/oci_archive.hpp"
+#include "importer/registry/containerdisk_image.hpp"
+#include "importer/registry/containerdisk_source.hpp"
+#include "importer/registry/oci_archive.hpp"
 #include "support/test_env.hpp"
 #include "support/test_stages.hpp"
 

@@ -1,7 +1,7 @@
 #pragma once
 // Shared fixtures of the http_source tests: fast options, a served directory with a random disk
 // image, TLS sites from pki, CA directories, and a Range-aware responder for fault_http_server.
-#include "importer/http_source.hpp"
+#include "importer/http/http_source.hpp"
 #include "support/fault_http_server.hpp"
 #include "support/nginx.hpp"
 #include "support/pki.hpp"

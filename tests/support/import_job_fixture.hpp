@@ -2,8 +2,8 @@
 // The directories and collaborators every import-job test needs: a target volume (data), scratch and
 // a source folder under one temporary directory, the real qemu-img, and a job runner. Skips without
 // qemu-img.
-#include "importer/file_source.hpp"
-#include "importer/import_job.hpp"
+#include "importer/stages/file_source.hpp"
+#include "importer/job/import_job.hpp"
 #include "support/test_env.hpp"
 
 #include <gtest/gtest.h>

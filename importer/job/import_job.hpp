@@ -1,0 +1,85 @@
+#pragma once
+// One import of a disk image from an origin (a local file, an upload body, an HTTP response) into
+// the target volume. Runs on the calling (worker) thread, synchronously.
+//
+// Phase sequence (CDI's, contract section 2.3):
+//   Info → TransferDataFile → Resize → Complete                      raw or ISO, plain or gz/xz/zstd
+//   Info → TransferScratch → Convert → Resize → Complete             qcow2, vmdk, vdi, vhd, vhdx
+//   Info → Convert → Resize → Complete                               the same, from an uncompressed local file
+//   Info → TransferDataDir → Complete                                content archive: a tar (plain or gz/xz/zstd)
+// Info unwraps compression and sniffs the format (importer/pipeline). Raw streams straight to the
+// target, sparse; convertible formats are staged in scratch, inspected by our own parser, checked
+// and converted by qemu-img with -f always given. Resize grows a file target to the requested size.
+//
+// Guarantees: the target is complete only when run() returns success, after its data and its
+// directory entry were fsynced. On any failure a file target is removed (a block device is left
+// as is and never reported complete) and the staged scratch file is removed, on success too.
+#include "cdi/job.hpp"
+#include "cdi/progress.hpp"
+#include "cdi/source.hpp"
+#include "convert/aligned_buffer.hpp"
+#include "convert/qemu_img.hpp"
+#include "importer/stages/pipeline.hpp"
+#include "scratch/scratch_file.hpp"
+#include "scratch/scratch_space.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cdi {
+
+class import_job {
+public:
+    // The size of each of the copy loop's two buffers (one being read into while the other is
+    // written): large requests keep per-syscall cost (~1 µs here) noise (performance.md:
+    // ovirt-imageio settled on 4-8 MiB).
+    static constexpr std::size_t copy_buffer_size = 4 << 20;
+
+    import_job(job_spec spec, const qemu_img& qemu, progress& prog, const cancel_token& cancel,
+               pipeline_options pipe_opts = {});
+
+    // Runs every phase from Info to Complete on the data of origin. When the origin is a local file
+    // (origin_path), an uncompressed convertible image is inspected and converted in place instead
+    // of being copied to scratch first: qemu-img can read it at random already.
+    result<job_result> run(source_ptr origin, std::optional<std::filesystem::path> origin_path = std::nullopt);
+
+    // Undoes a run() that succeeded when the caller then finds the origin bad (a checksum verified
+    // only once the rest of the stream was read): a file target this job created is removed, and so
+    // is every path an archive's extraction created or replaced, while what the volume held before
+    // stays; a block device is left as is. Idempotent; a no-op after a failed run() (which cleans up).
+    void discard_output() noexcept;
+
+private:
+    result<phase> info();
+    result<phase> transfer_data_file();
+    result<phase> transfer_scratch();
+    result<phase> transfer_data_dir();
+    result<phase> convert();
+    result<phase> resize();
+
+    result<std::uint64_t> target_capacity() const;
+    result<void> strip_fixed_vhd_footer();
+    void discard_target();
+
+    job_spec spec_;
+    const qemu_img& qemu_;
+    progress& progress_;
+    const cancel_token& cancel_;
+    pipeline_options pipe_opts_;
+
+    source_ptr origin_;
+    std::optional<std::filesystem::path> origin_path_;
+    std::filesystem::path convert_input_;  // the staged scratch file, or the local origin itself
+    std::optional<pipeline> pipe_;
+    bool block_target_ = false;
+    bool target_touched_ = false;  // a file target was created by this job and must go on failure
+    std::vector<std::string> extracted_;  // archive content: what extract_tar created, for discard_output
+    std::uint64_t capacity_ = 0;   // CDI's availableSpace: min(free space or device size, requested size)
+    std::optional<scratch_space> scratch_;
+    std::optional<scratch_file> staged_;
+    aligned_buffer buffer_;  // both copy buffers, halves of one allocation
+    job_result result_;
+};
+
+}  // namespace cdi

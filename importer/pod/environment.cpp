@@ -1,0 +1,23 @@
+#include "importer/pod/environment.hpp"
+
+#include <stdexcept>
+
+namespace cdi {
+
+std::string env(const env_lookup& getenv_fn, const char* name, const char* fallback) {
+    const char* v = getenv_fn(name);
+    return v ? std::string(v) : std::string(fallback);
+}
+
+bool parse_go_bool(const std::string& name, const std::string& value) {
+    if (value.empty()) return false;
+    for (const char* t : {"1", "t", "T", "TRUE", "true", "True"}) {
+        if (value == t) return true;
+    }
+    for (const char* f : {"0", "f", "F", "FALSE", "false", "False"}) {
+        if (value == f) return false;
+    }
+    throw std::invalid_argument(name + " \"" + value + "\" is not a boolean");
+}
+
+}  // namespace cdi

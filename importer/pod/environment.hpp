@@ -1,0 +1,18 @@
+#pragma once
+// Reading a pod's environment the way CDI's Go binaries do, for both binaries' start-up
+// configuration. The lookup is injected (std::getenv in the binaries, a map in tests).
+#include <functional>
+#include <string>
+
+namespace cdi {
+
+using env_lookup = std::function<const char*(const char*)>;
+
+// The variable's value, or fallback when it is unset (an empty value is returned as empty).
+std::string env(const env_lookup& getenv_fn, const char* name, const char* fallback = "");
+
+// Go's strconv.ParseBool: 1 t T TRUE true True / 0 f F FALSE false False; empty is false.
+// Anything else throws std::invalid_argument naming the variable (start-up only).
+bool parse_go_bool(const std::string& name, const std::string& value);
+
+}  // namespace cdi
