@@ -2,7 +2,7 @@
 // Errors on the data path: a std::error_code from cdi::errc plus one line of context, carried in
 // cdi::result<T>. No exceptions on the data path; exceptions only at start-up (configuration).
 //
-// Each errc has a stable class token (E_...) from ../shared/docs/security.md section 5.1; it is the
+// Each errc has a stable class token (E_...) from docs/security.md section 5.1; it is the
 // first word of every user-visible message, so logs, HTTP bodies and termination messages can be
 // grepped the same way.
 #include <boost/system/result.hpp>
