@@ -10,7 +10,7 @@
 // Refusals (nothing is written before build_pipeline returns):
 //   - E_EMPTY "no data": the origin, or the innermost stream after decompression, has no bytes.
 //   - E_TOO_SMALL "image is N bytes, smaller than one 512-byte sector": the innermost stream is
-//     shorter than 512 bytes (CDI fails these too, item 19). A short compressed layer is fine.
+//     shorter than 512 bytes (CDI fails these too, contract 10.19). A short compressed layer is fine.
 //   - E_AMBIGUOUS_FORMAT "image matches both qcow2 and iso": two magics match the same bytes, at any
 //     layer (rules in format_sniffer.hpp).
 //   - E_DECOMPRESS: the same compression type twice ("nested gzip inside gzip: refused"), or more than
