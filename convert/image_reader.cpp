@@ -44,28 +44,6 @@ result<void> image_reader::read_at(std::uint64_t offset, std::span<std::byte> bu
     return {};
 }
 
-namespace {
-template <std::size_t W>
-std::uint64_t load_be(std::span<const std::byte> b, std::size_t off) noexcept {
-    std::uint64_t v = 0;
-    for (std::size_t i = 0; i < W; ++i) v = (v << 8) | std::to_integer<std::uint64_t>(b[off + i]);
-    return v;
-}
-template <std::size_t W>
-std::uint64_t load_le(std::span<const std::byte> b, std::size_t off) noexcept {
-    std::uint64_t v = 0;
-    for (std::size_t i = W; i-- > 0;) v = (v << 8) | std::to_integer<std::uint64_t>(b[off + i]);
-    return v;
-}
-}  // namespace
-
-std::uint16_t load_be16(std::span<const std::byte> b, std::size_t off) noexcept { return static_cast<std::uint16_t>(load_be<2>(b, off)); }
-std::uint32_t load_be32(std::span<const std::byte> b, std::size_t off) noexcept { return static_cast<std::uint32_t>(load_be<4>(b, off)); }
-std::uint64_t load_be64(std::span<const std::byte> b, std::size_t off) noexcept { return load_be<8>(b, off); }
-std::uint16_t load_le16(std::span<const std::byte> b, std::size_t off) noexcept { return static_cast<std::uint16_t>(load_le<2>(b, off)); }
-std::uint32_t load_le32(std::span<const std::byte> b, std::size_t off) noexcept { return static_cast<std::uint32_t>(load_le<4>(b, off)); }
-std::uint64_t load_le64(std::span<const std::byte> b, std::size_t off) noexcept { return load_le<8>(b, off); }
-
 bool bytes_equal(std::span<const std::byte> b, std::size_t off, std::string_view s) noexcept {
     if (off > b.size() || s.size() > b.size() - off) return false;
     for (std::size_t i = 0; i < s.size(); ++i) {

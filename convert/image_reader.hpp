@@ -1,7 +1,8 @@
 #pragma once
 // Bounded random-access reads of a staged image file, for the format inspector. Every read names what
 // it reads so a short file produces one line saying where the structure ends and where the file does.
-// Also the byte-order helpers the format parsers share.
+// Also the helpers the format parsers share (the byte-order loads are in cdi/byte_order.hpp).
+#include "cdi/byte_order.hpp"
 #include "cdi/error.hpp"
 #include "cdi/unique_fd.hpp"
 
@@ -38,14 +39,6 @@ private:
     unique_fd fd_;
     std::uint64_t size_ = 0;
 };
-
-// Byte-order reads from a buffer; the caller guarantees off + width <= b.size().
-std::uint16_t load_be16(std::span<const std::byte> b, std::size_t off) noexcept;
-std::uint32_t load_be32(std::span<const std::byte> b, std::size_t off) noexcept;
-std::uint64_t load_be64(std::span<const std::byte> b, std::size_t off) noexcept;
-std::uint16_t load_le16(std::span<const std::byte> b, std::size_t off) noexcept;
-std::uint32_t load_le32(std::span<const std::byte> b, std::size_t off) noexcept;
-std::uint64_t load_le64(std::span<const std::byte> b, std::size_t off) noexcept;
 
 // True when b[off, off + s.size()) equals s; false when the range does not fit.
 bool bytes_equal(std::span<const std::byte> b, std::size_t off, std::string_view s) noexcept;

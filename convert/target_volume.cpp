@@ -28,4 +28,11 @@ result<void> remove_file_if_present(const std::filesystem::path& path) {
     return {};
 }
 
+result<std::unique_ptr<target_sink>> open_target(const std::filesystem::path& path, bool block_target,
+                                                 const target_options& opts) {
+    if (block_target) return target_sink::open_block(path, opts);
+    if (auto r = remove_file_if_present(path); !r) return r.error();
+    return target_sink::create_file(path, opts);
+}
+
 }  // namespace cdi

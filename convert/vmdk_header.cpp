@@ -1,5 +1,7 @@
 #include "convert/vmdk_header.hpp"
 
+#include "cdi/ascii.hpp"
+
 #include <algorithm>
 #include <array>
 #include <vector>
@@ -14,11 +16,8 @@ constexpr std::uint32_t flag_compressed = 1u << 16;
 constexpr std::uint32_t marker_eos = 0;
 constexpr std::uint32_t marker_footer = 3;
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-    return s;
-}
+// A descriptor line's blanks either side, and at its end the '\r' of a CRLF line end.
+std::string_view trim(std::string_view s) { return ascii::trim_right(ascii::trim_left(s, ascii::ows), " \t\r"); }
 
 std::string_view unquote(std::string_view s) {
     if (s.size() >= 2 && s.front() == '"' && s.back() == '"') return s.substr(1, s.size() - 2);

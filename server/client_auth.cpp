@@ -1,20 +1,13 @@
 #include "server/client_auth.hpp"
 
+#include "importer/pod/openssl_util.hpp"
+
 #include <openssl/x509.h>
 
-#include <memory>
-
 namespace cdi {
-namespace {
-
-struct x509_deleter {
-    void operator()(X509* x) const noexcept { X509_free(x); }
-};
-
-}  // namespace
 
 std::string peer_common_name(const SSL* ssl) {
-    std::unique_ptr<X509, x509_deleter> cert(SSL_get1_peer_certificate(ssl));
+    unique_x509 cert(SSL_get1_peer_certificate(ssl));
     if (!cert) return {};
     const X509_NAME* subject = X509_get_subject_name(cert.get());
     // Exactly one CN: a subject with two CNs is ambiguous and matches nothing.

@@ -1,9 +1,10 @@
 #include "server/multipart_source.hpp"
 
+#include "cdi/ascii.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cstring>
 
 namespace cdi {
@@ -13,15 +14,9 @@ namespace {
 constexpr std::size_t window_bytes = 1 << 20;
 constexpr std::size_t max_part_header_bytes = 16 * 1024;
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
-
 // The value of parameter `name` (name="x" or name=x) in a header value, or empty.
 std::string header_param(std::string_view value, std::string_view name) {
-    const std::string low = lower(value);
+    const std::string low = ascii::lower(value);
     std::size_t at = 0;
     while ((at = low.find(name, at)) != std::string::npos) {
         const bool starts = at == 0 || low[at - 1] == ';' || low[at - 1] == ' ' || low[at - 1] == '\t';
@@ -42,7 +37,7 @@ std::string header_param(std::string_view value, std::string_view name) {
 }  // namespace
 
 std::string multipart_boundary(std::string_view content_type) {
-    if (lower(content_type.substr(0, content_type.find(';'))) != "multipart/form-data") return {};
+    if (ascii::lower(content_type.substr(0, content_type.find(';'))) != "multipart/form-data") return {};
     std::string b = header_param(content_type.substr(std::min(content_type.size(), content_type.find(';'))), "boundary");
     if (b.size() > 70) return {};  // RFC 2046: 1 to 70 characters
     return b;
@@ -103,7 +98,7 @@ result<void> multipart_source::find_part() {
             std::size_t eol = headers.find("\r\n", line);
             if (eol == std::string_view::npos) eol = headers.size();
             const std::string_view h = headers.substr(line, eol - line);
-            if (lower(h.substr(0, 20)) == "content-disposition:") name = header_param(h.substr(20), "name");
+            if (ascii::lower(h.substr(0, 20)) == "content-disposition:") name = header_param(h.substr(20), "name");
             line = eol + 2;
         }
         if (name == field_) {

@@ -1,5 +1,7 @@
 #include "server/tls_context.hpp"
 
+#include "importer/pod/openssl_util.hpp"
+
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -13,20 +15,8 @@
 namespace cdi {
 namespace {
 
-// OpenSSL's queued errors as one line (library text kept, contexts name the file).
-std::string openssl_errors() {
-    std::string out;
-    while (unsigned long e = ERR_get_error()) {
-        char buf[256];
-        ERR_error_string_n(e, buf, sizeof buf);
-        if (!out.empty()) out += "; ";
-        out += buf;
-    }
-    return out.empty() ? "unknown OpenSSL error" : out;
-}
-
 [[noreturn]] void fail(const std::string& what) {
-    throw std::runtime_error("E_TLS_CONFIG: " + what + ": " + openssl_errors());
+    throw std::runtime_error("E_TLS_CONFIG: " + what + ": " + openssl_error_text());
 }
 
 struct ctx_deleter {
@@ -34,12 +24,6 @@ struct ctx_deleter {
 };
 struct ssl_deleter {
     void operator()(SSL* s) const noexcept { SSL_free(s); }
-};
-struct bio_deleter {
-    void operator()(BIO* b) const noexcept { BIO_free(b); }
-};
-struct x509_deleter {
-    void operator()(X509* x) const noexcept { X509_free(x); }
 };
 
 // IANA (standard) name → OpenSSL name for every TLS <= 1.2 cipher this OpenSSL has.
@@ -77,12 +61,12 @@ void append(std::string& list, const std::string& name) {
 
 // The client CA bundle: every PEM certificate in the file goes into the verify store.
 void load_client_cas(SSL_CTX* ctx, const std::filesystem::path& file) {
-    std::unique_ptr<BIO, bio_deleter> bio(BIO_new_file(file.c_str(), "r"));
+    unique_bio bio(BIO_new_file(file.c_str(), "r"));
     if (!bio) fail("cannot read CLIENT_CERT_FILE \"" + file.string() + "\"");
     X509_STORE* store = SSL_CTX_get_cert_store(ctx);
     int count = 0;
     while (X509* raw = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
-        std::unique_ptr<X509, x509_deleter> cert(raw);
+        unique_x509 cert(raw);
         if (X509_STORE_add_cert(store, cert.get()) != 1) fail("cannot add a client CA from \"" + file.string() + "\"");
         ++count;
     }

@@ -1,10 +1,11 @@
 #include "importer/http/http_source.hpp"
 
+#include "cdi/ascii.hpp"
+
 #include <isa-l/crc64.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cctype>
 #include <thread>
 
 namespace cdi {
@@ -24,19 +25,6 @@ bool is_redirect(unsigned status) {
 
 bool is_transient(const error& e) {
     return e.is(errc::source_unreachable) || e.is(errc::timeout) || e.is(errc::truncated);
-}
-
-bool icontains(std::string_view hay, std::string_view needle) {
-    auto it = std::search(hay.begin(), hay.end(), needle.begin(), needle.end(), [](char a, char b) {
-        return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-    });
-    return it != hay.end();
-}
-
-std::string trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return std::string(s);
 }
 
 std::uint64_t crc64(std::uint64_t crc, std::span<const std::byte> data) {
@@ -69,8 +57,8 @@ http_source::http_source(http_url origin, http_options opts, tls_client_context 
     for (const auto& line : opts_.extra_headers) {
         const auto colon = line.find(':');
         if (colon == std::string::npos) continue;  // CDI ignores a line without ':'
-        auto name = trim(std::string_view(line).substr(0, colon));
-        auto value = trim(std::string_view(line).substr(colon + 1));
+        auto name = std::string(ascii::trim(std::string_view(line).substr(0, colon), ascii::ows));
+        auto value = std::string(ascii::trim(std::string_view(line).substr(colon + 1), ascii::ows));
         if (name.empty() || name.find_first_of("\r\n") != std::string::npos || value.find_first_of("\r\n") != std::string::npos) {
             spdlog::warn("ignoring a malformed extra header line");
             continue;
@@ -155,7 +143,7 @@ std::optional<http_source::failure> http_source::start_body() {
     if (offset_ == 0) {
         if (head.status != 200) return failure{status_error(head), head.status >= 500};
         body_length_ = head.content_length;
-        accepts_ranges_ = icontains(head.accept_ranges, "bytes");
+        accepts_ranges_ = ascii::icontains(head.accept_ranges, "bytes");
         content_type_ = head.content_type;
         first_ = body_validators::of(head);
         return std::nullopt;

@@ -1,5 +1,7 @@
 #include "importer/http/http_url.hpp"
 
+#include "cdi/ascii.hpp"
+
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 #include <boost/beast/core/detail/base64.hpp>
@@ -10,13 +12,6 @@
 
 namespace cdi {
 namespace {
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
 
 // The URL for an error context: userinfo removed, whatever else it holds.
 std::string redacted(std::string_view text) {
@@ -51,7 +46,7 @@ result<http_url> http_url::parse(std::string_view text) {
 result<http_url> http_url::from_view(boost::urls::url_view u) {
     const auto bad = [](const std::string& why) { return make_error(errc::bad_request, "invalid URL: " + why); };
     http_url out;
-    const auto scheme = lower(u.scheme());
+    const auto scheme = ascii::lower(u.scheme());
     if (scheme == "https") {
         out.tls_ = true;
     } else if (scheme != "http") {
@@ -63,7 +58,7 @@ result<http_url> http_url::from_view(boost::urls::url_view u) {
     } else if (u.host_type() == boost::urls::host_type::ipvfuture) {
         return bad("unsupported host");
     } else {
-        out.host_ = lower(u.host());  // decoded
+        out.host_ = ascii::lower(u.host());  // decoded
         if (u.host_type() == boost::urls::host_type::name && !is_host_name(out.host_)) return bad("invalid host name");
     }
     if (u.has_port()) {

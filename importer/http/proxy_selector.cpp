@@ -1,19 +1,11 @@
 #include "importer/http/proxy_selector.hpp"
 
+#include "cdi/ascii.hpp"
+
 #include <algorithm>
-#include <cctype>
 
 namespace cdi {
 namespace {
-
-std::string trim_lower(std::string_view s) {
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
 
 result<std::optional<http_url>> parse_proxy(const std::string& text, const char* name) {
     if (text.empty()) return std::optional<http_url>{};
@@ -51,7 +43,7 @@ result<proxy_selector> proxy_selector::create(const proxy_settings& settings) {
     std::string_view rest = settings.no_proxy;
     while (!rest.empty()) {
         auto comma = rest.find(',');
-        auto entry = trim_lower(rest.substr(0, comma));
+        auto entry = ascii::trim_lower(rest.substr(0, comma));
         rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
         if (entry.empty()) continue;
         no_proxy_rule r;

@@ -1,7 +1,8 @@
 #include "importer/http/www_authenticate.hpp"
 
+#include "cdi/ascii.hpp"
+
 #include <algorithm>
-#include <cctype>
 #include <optional>
 
 namespace cdi {
@@ -19,13 +20,6 @@ bool is_tchar(char c) noexcept {
 // RFC 7235 token68 characters (before the trailing '=' padding).
 bool is_token68_char(char c) noexcept {
     return is_alpha_digit(c) || std::string_view("-._~+/").find(c) != std::string_view::npos;
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
 }
 
 class challenge_parser {
@@ -56,7 +50,7 @@ public:
                 skip_element(element);
                 continue;
             }
-            out.push_back(auth_challenge{lower(name), {}});
+            out.push_back(auth_challenge{ascii::lower(name), {}});
             have_current = true;
             skip_ows();
             if (at_end() || peek(',')) continue;
@@ -119,7 +113,7 @@ private:
             value = t;
         }
         if (!item_ends()) return false;
-        c.params.emplace(lower(name), std::move(value));  // a repeated name keeps its first value
+        c.params.emplace(ascii::lower(name), std::move(value));  // a repeated name keeps its first value
         return true;
     }
 

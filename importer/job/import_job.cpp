@@ -111,18 +111,10 @@ result<phase> import_job::info() {
 
 result<phase> import_job::transfer_data_file() {
     target_options opts{.capacity = capacity_, .preallocate = spec_.preallocate, .direct_io = true};
-    std::unique_ptr<target_sink> target;
-    if (block_target_) {
-        auto t = target_sink::open_block(spec_.target, opts);
-        if (!t) return t.error();
-        target = std::move(*t);
-    } else {
-        if (auto r = remove_file_if_present(spec_.target); !r) return r.error();
-        auto t = target_sink::create_file(spec_.target, opts);
-        if (!t) return t.error();
-        target = std::move(*t);
-        target_touched_ = true;
-    }
+    auto opened = open_target(spec_.target, block_target_, opts);
+    if (!opened) return opened.error();
+    std::unique_ptr<target_sink> target = std::move(*opened);
+    if (!block_target_) target_touched_ = true;
 
     sparse_writer sparse(*target);
     auto copied = overlapped_copy(*pipe_->top, sparse, buffer_.span().first(copy_buffer_size), buffer_.span().last(copy_buffer_size), &cancel_);

@@ -31,11 +31,6 @@ namespace cdi {
 
 class import_job {
 public:
-    // The size of each of the copy loop's two buffers (one being read into while the other is
-    // written): large requests keep per-syscall cost (~1 µs here) noise (performance.md:
-    // ovirt-imageio settled on 4-8 MiB).
-    static constexpr std::size_t copy_buffer_size = 4 << 20;
-
     import_job(job_spec spec, const qemu_img& qemu, progress& prog, const cancel_token& cancel,
                pipeline_options pipe_opts = {});
 

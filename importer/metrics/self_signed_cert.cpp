@@ -27,12 +27,11 @@ struct bn_deleter {
 }  // namespace
 
 void self_signed_cert::pkey_deleter::operator()(evp_pkey_st* p) const noexcept { EVP_PKEY_free(p); }
-void self_signed_cert::x509_deleter::operator()(x509_st* p) const noexcept { X509_free(p); }
 
 result<self_signed_cert> self_signed_cert::generate(std::string_view common_name, std::chrono::seconds validity) {
     std::unique_ptr<EVP_PKEY, pkey_deleter> key(EVP_EC_gen("P-256"));
     if (!key) return tls_error("generating a P-256 key");
-    std::unique_ptr<X509, x509_deleter> cert(X509_new());
+    unique_x509 cert(X509_new());
     if (!cert) return tls_error("X509_new");
 
     // 159 random bits: positive and within RFC 5280's 20-octet limit.
@@ -65,7 +64,7 @@ result<void> self_signed_cert::install(boost::asio::ssl::context& ctx) const {
 }
 
 result<std::string> self_signed_cert::certificate_pem() const {
-    std::unique_ptr<BIO, bio_deleter> bio(BIO_new(BIO_s_mem()));
+    unique_bio bio(BIO_new(BIO_s_mem()));
     if (!bio || PEM_write_bio_X509(bio.get(), cert_.get()) != 1) return tls_error("PEM_write_bio_X509");
     char* data = nullptr;
     const long len = BIO_get_mem_data(bio.get(), &data);

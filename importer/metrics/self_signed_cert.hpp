@@ -5,6 +5,7 @@
 // disk. Owns its EVP_PKEY and X509; move-only.
 // Errors: errc::tls_config with OpenSSL's text.
 #include "cdi/error.hpp"
+#include "importer/pod/openssl_util.hpp"
 
 #include <boost/asio/ssl/context.hpp>
 
@@ -14,7 +15,6 @@
 #include <string_view>
 
 struct evp_pkey_st;  // OpenSSL's EVP_PKEY
-struct x509_st;      // OpenSSL's X509
 
 namespace cdi {
 
@@ -31,15 +31,12 @@ private:
     struct pkey_deleter {
         void operator()(evp_pkey_st* p) const noexcept;
     };
-    struct x509_deleter {
-        void operator()(x509_st* p) const noexcept;
-    };
 
-    self_signed_cert(std::unique_ptr<evp_pkey_st, pkey_deleter> key, std::unique_ptr<x509_st, x509_deleter> cert) noexcept
+    self_signed_cert(std::unique_ptr<evp_pkey_st, pkey_deleter> key, unique_x509 cert) noexcept
         : key_(std::move(key)), cert_(std::move(cert)) {}
 
     std::unique_ptr<evp_pkey_st, pkey_deleter> key_;
-    std::unique_ptr<x509_st, x509_deleter> cert_;
+    unique_x509 cert_;
 };
 
 }  // namespace cdi

@@ -1,5 +1,5 @@
 #pragma once
-// What every OpenSSL wrapper in the importer needs: the library's own words for its last failure,
+// What every OpenSSL wrapper in both binaries needs: the library's own words for its last failure,
 // and RAII owners for the handles more than one wrapper holds.
 #include <openssl/bio.h>
 #include <openssl/x509.h>
@@ -9,7 +9,8 @@
 
 namespace cdi {
 
-// The oldest queued OpenSSL error (the cause), clearing the queue; "unknown OpenSSL error" if none.
+// Every error queued on this thread, oldest first, joined by "; "; "unknown OpenSSL error" if none.
+// Leaves the queue empty, so a later call never reports this failure again.
 std::string openssl_error_text();
 
 struct bio_deleter {

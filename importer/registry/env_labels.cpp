@@ -1,21 +1,16 @@
 #include "importer/registry/env_labels.hpp"
 
+#include "cdi/ascii.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
 #include <algorithm>
-#include <cctype>
 
 namespace cdi {
 namespace {
 
 constexpr std::string_view marker = "KUBEVIRT_IO_";
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
 
 // "A_B_" -> "a.b." ; "DEFAULT_INSTANCETYPE" -> "default-instancetype"
 std::string replace_all(std::string s, char from, char to) {
@@ -33,8 +28,8 @@ std::map<std::string, std::string> env_labels(const std::vector<std::string>& en
         std::string_view key(entry.data(), eq);
         auto at = key.find(marker);
         if (at == std::string_view::npos) continue;
-        std::string prefix = replace_all(lower(key.substr(0, at)), '_', '.');
-        std::string suffix = replace_all(lower(key.substr(at + marker.size())), '_', '-');
+        std::string prefix = replace_all(ascii::lower(key.substr(0, at)), '_', '.');
+        std::string suffix = replace_all(ascii::lower(key.substr(at + marker.size())), '_', '-');
         labels[prefix + "kubevirt.io/" + suffix] = entry.substr(eq + 1);
     }
     return labels;

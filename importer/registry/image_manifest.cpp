@@ -1,5 +1,6 @@
 #include "importer/registry/image_manifest.hpp"
 
+#include "cdi/ascii.hpp"
 #include "importer/registry/image_reference.hpp"
 
 #include <boost/json/parse.hpp>
@@ -7,7 +8,6 @@
 #include <boost/json/value.hpp>
 
 #include <algorithm>
-#include <cctype>
 
 namespace cdi {
 namespace {
@@ -66,13 +66,7 @@ std::optional<error> into(T& out, result<T> r) {
 
 // "Application/JSON; charset=utf-8" -> "application/json"
 std::string base_media_type(std::string_view content_type) {
-    std::string_view s = content_type.substr(0, content_type.find(';'));
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
+    return ascii::trim_lower(content_type.substr(0, content_type.find(';')), ascii::ows);
 }
 
 // A string member: "" when missing or null, an error when present with another type.

@@ -1,5 +1,7 @@
 #include "importer/stages/checksum.hpp"
 
+#include "cdi/ascii.hpp"
+
 #include <array>
 #include <cstdio>
 
@@ -23,20 +25,6 @@ const algorithm_entry& entry(checksum_algorithm a) noexcept {
     for (const auto& e : algorithms)
         if (e.algorithm == a) return e;
     return algorithms[2];
-}
-
-bool is_space(char c) noexcept {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
-// Go's strings.TrimSpace + strings.ToLower, for the ASCII this syntax can accept.
-std::string trim_lower(std::string_view s) {
-    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-    std::string out(s);
-    for (char& c : out)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return out;
 }
 
 bool is_hex(char c) noexcept { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
@@ -65,8 +53,8 @@ result<std::optional<checksum_spec>> checksum_spec::parse(std::string_view text)
     const auto colon = text.find(':');
     if (colon == std::string_view::npos)
         return invalid("invalid checksum format: expected 'algorithm:hash', got '" + std::string(text) + "'");
-    const std::string name = trim_lower(text.substr(0, colon));
-    std::string hash = trim_lower(text.substr(colon + 1));
+    const std::string name = ascii::trim_lower(text.substr(0, colon));
+    std::string hash = ascii::trim_lower(text.substr(colon + 1));
     if (hash.empty()) return invalid("checksum hash value cannot be empty");
 
     const algorithm_entry* found = nullptr;

@@ -1,5 +1,7 @@
 #include "importer/stages/format_sniffer.hpp"
 
+#include "cdi/byte_order.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -19,11 +21,6 @@ bool has_at(std::span<const std::byte> head, std::size_t offset, std::string_vie
     return true;
 }
 
-std::uint32_t be32(std::span<const std::byte> p) {
-    return static_cast<std::uint32_t>(p[0]) << 24 | static_cast<std::uint32_t>(p[1]) << 16 |
-           static_cast<std::uint32_t>(p[2]) << 8 | static_cast<std::uint32_t>(p[3]);
-}
-
 // The single format whose magic sits at offset 0, if any (these magics exclude each other).
 std::optional<image_format> sniff_offset0(std::span<const std::byte> head) {
     using namespace std::string_view_literals;
@@ -33,7 +30,7 @@ std::optional<image_format> sniff_offset0(std::span<const std::byte> head) {
     if (has_at(head, 0, "QFI\xfb"sv)) {
         // Version 1 is the old qcow; 2 and 3 are qcow2; anything else goes to the qcow2 inspector,
         // which refuses the version by name (see the header comment).
-        if (head.size() >= 8 && be32(head.subspan(4, 4)) == 1) return image_format::qcow1;
+        if (head.size() >= 8 && load_be32(head, 4) == 1) return image_format::qcow1;
         return image_format::qcow2;
     }
     if (has_at(head, 0, "QED\0"sv)) return image_format::qed;

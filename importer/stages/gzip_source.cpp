@@ -1,5 +1,7 @@
 #include "importer/stages/gzip_source.hpp"
 
+#include "cdi/byte_order.hpp"
+
 #include <isa-l/crc.h>
 #include <isa-l/igzip_lib.h>
 #include <zlib.h>
@@ -160,10 +162,7 @@ public:
     }
 
 private:
-    std::uint32_t le32(std::size_t at) const {
-        return static_cast<std::uint32_t>(trailer_[at]) | static_cast<std::uint32_t>(trailer_[at + 1]) << 8 |
-               static_cast<std::uint32_t>(trailer_[at + 2]) << 16 | static_cast<std::uint32_t>(trailer_[at + 3]) << 24;
-    }
+    std::uint32_t le32(std::size_t at) const { return load_le32(std::as_bytes(std::span(trailer_)), at); }
 
     std::unique_ptr<z_stream, z_stream_deleter> z_;
     std::uint32_t crc_ = 0;

@@ -1,5 +1,7 @@
 #include "importer/stages/zstd_source.hpp"
 
+#include "cdi/byte_order.hpp"
+
 #include <zstd.h>
 
 #include <algorithm>
@@ -58,8 +60,7 @@ result<void> zstd_source::check_next_frame() {
     // Little-endian magic numbers: a frame, or a skippable frame (any low nibble).
     std::uint8_t head[magic_size] = {};
     std::memcpy(head, in_.get() + in_pos_, std::min(avail, magic_size));
-    const std::uint32_t magic = static_cast<std::uint32_t>(head[0]) | static_cast<std::uint32_t>(head[1]) << 8 |
-                                static_cast<std::uint32_t>(head[2]) << 16 | static_cast<std::uint32_t>(head[3]) << 24;
+    const std::uint32_t magic = load_le32(std::as_bytes(std::span(head)), 0);
     // Over the first avail bytes only: those are all the input has.
     const std::uint32_t mask = avail >= magic_size ? 0xffffffffu : (1u << (8 * avail)) - 1;
     const bool frame = (magic & mask) == (ZSTD_MAGICNUMBER & mask) ||

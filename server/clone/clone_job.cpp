@@ -66,17 +66,9 @@ result<void> clone_job::to_device_or_file(source& raw, bool block_target) {
     auto cap = target_capacity(spec_, block_target);
     if (!cap) return cap.error();
     const target_options opts{.capacity = *cap, .preallocate = spec_.preallocate, .direct_io = true};
-    std::unique_ptr<target_sink> target;
-    if (block_target) {
-        auto t = target_sink::open_block(spec_.target, opts);
-        if (!t) return t.error();
-        target = std::move(*t);
-    } else {
-        if (auto rm = remove_file_if_present(spec_.target); !rm) return rm.error();
-        auto t = target_sink::create_file(spec_.target, opts);
-        if (!t) return t.error();
-        target = std::move(*t);
-    }
+    auto opened = open_target(spec_.target, block_target, opts);
+    if (!opened) return opened.error();
+    std::unique_ptr<target_sink> target = std::move(*opened);
     if (!buffer_) buffer_.emplace(2 * copy_buffer_size);
 
     sparse_writer sparse(*target);

@@ -32,9 +32,6 @@ std::optional<clone_kind> clone_kind_from_header(std::string_view value);
 
 class clone_job {
 public:
-    // The copy buffer: large reads keep per-call cost noise (as import_job).
-    static constexpr std::size_t copy_buffer_size = 4 << 20;
-
     clone_job(job_spec spec, clone_kind kind, progress& prog, const cancel_token& cancel);
 
     // Decodes the framed stream and writes it to the target; virtual_size is the bytes of the disk

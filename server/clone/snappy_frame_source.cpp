@@ -1,5 +1,7 @@
 #include "server/clone/snappy_frame_source.hpp"
 
+#include "cdi/byte_order.hpp"
+
 #include <isa-l/crc.h>
 #include <snappy.h>
 
@@ -21,11 +23,6 @@ constexpr std::uint8_t chunk_compressed = 0x00;
 constexpr std::uint8_t chunk_uncompressed = 0x01;
 constexpr std::uint8_t chunk_identifier = 0xff;
 constexpr std::uint8_t first_skippable = 0x80;  // 0x80..0xfd skippable, 0xfe padding
-
-std::uint32_t load_le32(const std::byte* p) noexcept {
-    return static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8 |
-           static_cast<std::uint32_t>(p[2]) << 16 | static_cast<std::uint32_t>(p[3]) << 24;
-}
 
 std::string hex32(std::uint32_t v) {
     std::array<char, 11> s{};
@@ -110,7 +107,7 @@ result<std::size_t> snappy_frame_source::data_chunk(std::uint8_t type, std::size
     }
     if (auto r = fill(len, false); !r) return r.error();
     const std::byte* chunk = in_.get() + in_pos_;
-    const std::uint32_t stored = load_le32(chunk);
+    const std::uint32_t stored = load_le32(std::span(chunk, checksum_size), 0);
     const char* body = reinterpret_cast<const char*>(chunk + checksum_size);
 
     std::byte* dest = out_.get();
