@@ -20,6 +20,7 @@
 #include "importer/registry/registry_pull.hpp"
 #include "importer/pod/signal_watcher.hpp"
 #include "importer/pod/termination_message.hpp"
+#include "importer/importer_usage.hpp"
 
 
 #include <spdlog/spdlog.h>
@@ -27,6 +28,7 @@
 #include <cstdlib>
 #include <cctype>
 #include <exception>
+#include <iostream>
 #include <string>
 
 extern char** environ;
@@ -195,9 +197,11 @@ std::vector<std::string> environment() {
 }
 
 int importer_main(int argc, char** argv) {
+    // --help and --version are answered before anything starts (no thread, no socket, no file).
+    auto cl = parse_command_line(std::span<char*>(argv, static_cast<std::size_t>(argc)));
+    if (auto answered = answer_help_or_version(cl, "cdi-importer", importer_usage(), std::cout)) return *answered;
     cancel_token cancel;
     signal_watcher signals(cancel, std::chrono::seconds(20));
-    auto cl = parse_command_line(std::span<char*>(argv, static_cast<std::size_t>(argc)));
     setup_logging(cl);
 
     importer_config cfg;
