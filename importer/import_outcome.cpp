@@ -50,4 +50,47 @@ int checksum_mismatch(const importer_config& cfg, const error& err) {
     return succeed(cfg, msg);
 }
 
+int source_unavailable(const importer_config& cfg, const error& err) {
+    return fail(cfg, "Unable to connect to " + cfg.source + " data source: " + err.message());
+}
+
+int processing_failed(const importer_config& cfg, const error& err) {
+    return fail(cfg, "Unable to process data: " + err.message());
+}
+
+int job_outcome(const importer_config& cfg, import_job& job, const result<job_result>& r,
+                std::map<std::string, std::string> labels) {
+    termination_message msg;
+    if (!r) {
+        if (r.error().is(errc::checksum)) {
+            job.discard_output();
+            return checksum_mismatch(cfg, r.error());
+        }
+        if (r.error().is(errc::scratch_required)) {
+            // CDI's wording, including "Import Complete" (contract 1.4): the controller re-creates the pod with scratch.
+            if (!create_done_file(cfg)) return 1;
+            msg.scratch_space_required = true;
+            msg.preallocation_applied = false;
+            msg.message = "Import Complete";
+            return succeed(cfg, msg);
+        }
+        return processing_failed(cfg, r.error());
+    }
+    if (!create_done_file(cfg)) return 1;
+    msg.scratch_space_required = false;
+    msg.preallocation_applied = r->preallocation_applied;
+    msg.labels = std::move(labels);
+    msg.message = "Import Complete";
+    return succeed(cfg, msg);
+}
+
+int blank_outcome(const importer_config& cfg, const result<job_result>& r) {
+    if (!r) return fail(cfg, "Unable to create blank image: " + r.error().message());
+    // Unlike CDI, a blank block volume without preallocation also gets its message (docs/compatibility.md).
+    termination_message msg;
+    msg.preallocation_applied = r->preallocation_applied;
+    msg.message = "Import Complete";
+    return succeed(cfg, msg);
+}
+
 }  // namespace cdi

@@ -22,7 +22,9 @@ inline constexpr std::chrono::milliseconds info_deadline = std::chrono::seconds(
 http_options sidecar_http_options(http_options base);
 
 // Waits up to 60 s for the sidecar's ready file, whose content is the image's file name, and points
-// the endpoint's trailing "disk.img" at it.
+// the endpoint's trailing "disk.img" at it. Its one failure (also when canceled) is errc::timeout with
+// CDI's own words, "Timeout waiting for file <path>": the termination message as is (contract 1.3
+// step 7), not an "Unable to connect" one, so the caller waits for it before open_origin.
 result<std::string> await_ready_file(const importer_config& cfg, const cancel_token& cancel);
 
 // The image's environment from the sidecar's GET /info, as the PVC's labels. Errors: the source's,

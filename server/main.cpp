@@ -5,20 +5,24 @@
 #include "importer/pod/listener.hpp"
 #include "server/upload_config.hpp"
 #include "server/upload_server.hpp"
+#include "server/upload_usage.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include <csignal>
 #include <cstdlib>
 #include <exception>
+#include <iostream>
 #include <memory>
 
 namespace {
 
 int upload_server_main(int argc, char** argv) {
     using namespace cdi;
-    std::signal(SIGPIPE, SIG_IGN);  // a client gone mid-write is an error return, not a kill
+    // --help and --version are answered before anything starts (no thread, no socket, no file).
     auto cl = parse_command_line(std::span<char*>(argv, static_cast<std::size_t>(argc)));
+    if (auto answered = answer_help_or_version(cl, "cdi-uploadserver", upload_usage(), std::cout)) return *answered;
+    std::signal(SIGPIPE, SIG_IGN);  // a client gone mid-write is an error return, not a kill
     setup_logging(cl);
 
     upload_config cfg;

@@ -36,10 +36,13 @@ result<job_result> fill_block_device_with_zeros(const job_spec& spec, const canc
 
 }  // namespace
 
+std::optional<std::string> blank_disk_refusal(const job_spec& spec) {
+    if (spec.content == content_type::archive) return "Cannot create empty disk with content type archive";
+    return std::nullopt;
+}
+
 result<job_result> create_blank_disk(const job_spec& spec, const qemu_img& qemu, const cancel_token& cancel) {
-    if (spec.content == content_type::archive) {
-        return make_error(errc::bad_request, "Cannot create empty disk with content type archive");
-    }
+    if (auto refused = blank_disk_refusal(spec)) return make_error(errc::bad_request, std::move(*refused));
     if (spec.block_volume) {
         // Checked even when nothing is written: a file or symlink there is a configuration error.
         if (auto dev = block_device_size(spec.target); !dev) return dev.error();

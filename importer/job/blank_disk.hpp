@@ -9,7 +9,15 @@
 #include "cdi/progress.hpp"
 #include "convert/qemu_img.hpp"
 
+#include <optional>
+#include <string>
+
 namespace cdi {
+
+// What CDI refuses before creating anything, in its own words: "Cannot create empty disk with content
+// type archive" (contract 1.4: the termination message is this text as is). nullopt when spec can be
+// a blank disk. create_blank_disk returns the same text as errc::bad_request.
+std::optional<std::string> blank_disk_refusal(const job_spec& spec);
 
 result<job_result> create_blank_disk(const job_spec& spec, const qemu_img& qemu, const cancel_token& cancel);
 

@@ -1,9 +1,12 @@
 #include "importer/pod/command_line.hpp"
 
+#include "importer/pod/version.hpp"
+
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <charconv>
+#include <ostream>
 #include <string>
 #include <string_view>
 
@@ -20,7 +23,12 @@ command_line parse_command_line(std::span<char*> args) {
             value = name.substr(eq + 1);
             name = name.substr(0, eq);
         }
-        if (name == "v") {
+        const bool has_value = a.find('=') != std::string_view::npos;
+        if (!has_value && (name == "h" || name == "help")) {
+            cl.what = command_line::request::help;
+        } else if (!has_value && name == "version") {
+            if (cl.what == command_line::request::run) cl.what = command_line::request::version;
+        } else if (name == "v") {
             if (value.empty() && i + 1 < args.size()) value = args[++i];
             int v = 0;
             auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
@@ -30,6 +38,17 @@ command_line parse_command_line(std::span<char*> args) {
         }
     }
     return cl;
+}
+
+std::optional<int> answer_help_or_version(const command_line& cl, std::string_view program, std::string_view usage,
+                                          std::ostream& out) {
+    switch (cl.what) {
+    case command_line::request::run: return std::nullopt;
+    case command_line::request::help: out << usage; break;
+    case command_line::request::version: out << version_text(program); break;
+    }
+    out.flush();
+    return 0;
 }
 
 void setup_logging(const command_line& cl) {

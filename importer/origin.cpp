@@ -1,0 +1,77 @@
+#include "importer/origin.hpp"
+
+#include "importer/http/http_source.hpp"
+#include "importer/http/http_url.hpp"
+#include "importer/node_pull.hpp"
+#include "importer/stages/checksum.hpp"
+#include "importer/stages/file_source.hpp"
+#include "importer/stages/peek_source.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace cdi {
+
+std::string local_path(const std::string& endpoint) {
+    if (endpoint.rfind("file://", 0) == 0) return endpoint.substr(7);
+    return endpoint;
+}
+
+bool looks_like_html(std::span<const std::byte> head) {
+    std::string text;
+    for (auto b : head.first(std::min<std::size_t>(head.size(), 64))) {
+        text += static_cast<char>(std::tolower(static_cast<unsigned char>(b)));
+    }
+    auto start = text.find_first_not_of(" \t\r\n\xef\xbb\xbf");
+    if (start == std::string::npos) return false;
+    return text.compare(start, 14, "<!doctype html") == 0 || text.compare(start, 5, "<html") == 0;
+}
+
+result<origin> open_origin(const importer_config& cfg, const std::string& endpoint, const cancel_token& cancel) {
+    origin o;
+    if (cfg.source == "file") {
+        o.local_path = local_path(endpoint);
+        auto f = file_source::open(*o.local_path);
+        if (!f) return f.error();
+        o.src = std::move(*f);
+        return o;
+    }
+    // http: the checksum is parsed before anything is fetched (CDI: a bad one fails construction).
+    auto sum = checksum_spec::parse(cfg.pull_method == "node" ? std::string() : cfg.checksum);
+    if (!sum) return sum.error();
+    // A URL that does not parse is never echoed (it may hold a password): the variable is named instead.
+    if (auto u = http_url::parse(endpoint); !u) return error{u.error().code, "IMPORTER_ENDPOINT: " + u.error().context};
+    if (cfg.pull_method == "node") {
+        // /info before the disk: an unusable one fails here, not after the disk is written (issue 19.5).
+        auto labels = fetch_node_labels(cfg, endpoint, cancel);
+        if (!labels) return error{labels.error().code, "cannot read the image's labels: " + labels.error().context};
+        o.node_labels = std::move(*labels);
+    }
+    auto http = http_source::open(endpoint, cfg.pull_method == "node" ? sidecar_http_options(cfg.http) : cfg.http, cancel);
+    if (!http) return http.error();
+    const auto& type = (*http)->content_type();
+    if (cfg.spec.content == content_type::kubevirt && type.rfind("text/", 0) == 0) {
+        spdlog::warn("{} is served as {}; importing it as a disk image anyway", (*http)->final_url(), type);
+    }
+    const bool html = type.rfind("text/html", 0) == 0;
+    const std::string url = (*http)->final_url();
+    o.src = std::move(*http);
+    if (*sum) {
+        auto checked = checksum_source::create(std::move(o.src), **sum);
+        if (!checked) return checked.error();
+        o.checksum = checked->get();
+        o.src = std::move(*checked);
+    }
+    if (html && cfg.spec.content == content_type::kubevirt) {
+        auto peeked = peek_source::make(std::move(o.src), 512);
+        if (!peeked) return peeked.error();
+        if (looks_like_html((*peeked)->head()))
+            return make_error(errc::format_mismatch, url + " answered with an HTML page (Content-Type " + type + "), not a disk image");
+        o.src = std::move(*peeked);
+    }
+    return o;
+}
+
+}  // namespace cdi
