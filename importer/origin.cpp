@@ -1,5 +1,7 @@
 #include "importer/origin.hpp"
 
+#include "cdi/ascii.hpp"
+
 #include "importer/http/http_source.hpp"
 #include "importer/http/http_url.hpp"
 #include "importer/node_pull.hpp"
@@ -10,7 +12,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cctype>
 
 namespace cdi {
 
@@ -20,10 +21,8 @@ std::string local_path(const std::string& endpoint) {
 }
 
 bool looks_like_html(std::span<const std::byte> head) {
-    std::string text;
-    for (auto b : head.first(std::min<std::size_t>(head.size(), 64))) {
-        text += static_cast<char>(std::tolower(static_cast<unsigned char>(b)));
-    }
+    const auto first = head.first(std::min<std::size_t>(head.size(), 64));
+    const std::string text = ascii::lower(std::string_view(reinterpret_cast<const char*>(first.data()), first.size()));
     auto start = text.find_first_not_of(" \t\r\n\xef\xbb\xbf");
     if (start == std::string::npos) return false;
     return text.compare(start, 14, "<!doctype html") == 0 || text.compare(start, 5, "<html") == 0;
