@@ -77,7 +77,10 @@ upload() { # url method
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # Ours: a fresh cdi-uploadserver per upload (the pod's life); done when it has answered 200 and exited.
+# The previous run's log is removed first: the background shell truncates it only when it gets to
+# run, and reading the old "listening on" line sent curl to a closed port while we waited forever.
 ours() {
+  rm -f "$TARGET_DIR/../server.log"
   env -i PATH="$PATH" TLS_KEY_FILE="$TLS_DIR/tls.key" TLS_CERT_FILE="$TLS_DIR/tls.crt" \
     CLIENT_CERT_FILE="$TLS_DIR/ca.crt" CLIENT_NAME=client.upload-server.cdi.kubevirt.io \
     UPLOAD_IMAGE_SIZE="$IMAGE_SIZE" FILESYSTEM_OVERHEAD=0 LISTEN_ADDRESS=127.0.0.1 LISTEN_PORT=0 \
@@ -85,15 +88,19 @@ ours() {
     ${DEV:+DESTINATION="$DEV"} DEADLINE="$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)" "$SERVER" 2> "$TARGET_DIR/../server.log" &
   local pid=$! port=
   for _ in $(seq 200); do
-    port=$(sed -n 's/.*listening on .*:\([0-9][0-9]*\)$/\1/p' "$TARGET_DIR/../server.log" | head -n 1)
+    port=$(sed -n 's/.*listening on .*:\([0-9][0-9]*\)$/\1/p' "$TARGET_DIR/../server.log" 2> /dev/null | head -n 1)
     [[ -n $port ]] && break
     sleep 0.05
   done
   [[ -n $port ]] || { kill "$pid"; return 1; }
   local code
-  code=$(upload "https://127.0.0.1:$port/v1beta1/upload" POST)
+  code=$(upload "https://127.0.0.1:$port/v1beta1/upload" POST) || true
+  if [[ $code != 200 ]]; then  # the server would wait for an upload until its deadline
+    kill "$pid" 2> /dev/null
+    wait "$pid" || true
+    return 1
+  fi
   wait "$pid"
-  [[ $code == 200 ]]
 }
 
 # nginx: TLS with a verified client certificate, WebDAV PUT into the target directory (the body is
