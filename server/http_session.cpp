@@ -228,30 +228,28 @@ asio::awaitable<void> finish_background(upload_server& server, upload_run& run) 
     }
 }
 
+// Logs why a request was refused, as CDI does for these three.
+void log_refusal(const policy_reply& r, stream_type& stream) {
+    if (r.status == 401)
+        spdlog::info("Unauthorized upload request (client certificate CN \"{}\")", peer_common_name(stream.native_handle()));
+    if (r.status == 503) spdlog::info("Got concurrent upload request");
+    if (r.status == 409) spdlog::info("Got upload request after already done");
+}
+
 asio::awaitable<reply> handle(upload_server& server, stream_type& stream, beast::flat_buffer& buf,
                               parser_type& parser, std::shared_ptr<upload_run>& background) {
     auto& req = parser.get();
-    const auto t = req.target();
-    const route rt = route_of(std::string_view(t.data(), t.size()));
     const bool authorized = client_authorized(stream.native_handle(), server.config().client_name);
-    verdict v = decide(rt, server.state().current(), req, authorized);
-    if (!v.plan) {
-        if (v.status == 401)
-            spdlog::info("Unauthorized upload request (client certificate CN \"{}\")", peer_common_name(stream.native_handle()));
-        if (v.status == 503) spdlog::info("Got concurrent upload request");
-        if (v.status == 409) spdlog::info("Got upload request after already done");
-        co_return make_reply(static_cast<http::status>(v.status), std::move(v.body));
+    decision d = decide(req, server.state().current(), authorized);
+    // decide() saw the state idle; begin() takes it atomically, and a lost race is decided again.
+    if (std::holds_alternative<upload_plan>(d) && server.state().begin() != upload_state::admit::ok)
+        d = decide(req, server.state().current(), authorized);
+    if (auto* refused = std::get_if<policy_reply>(&d)) {
+        log_refusal(*refused, stream);
+        co_return make_reply(static_cast<http::status>(refused->status), std::move(refused->body));
     }
-    switch (server.state().begin()) {  // decide() saw the state idle; begin() takes it atomically
-    case upload_state::admit::busy:
-        spdlog::info("Got concurrent upload request");
-        co_return make_reply(http::status::service_unavailable);
-    case upload_state::admit::done:
-        spdlog::info("Got upload request after already done");
-        co_return make_reply(http::status::conflict);
-    case upload_state::admit::ok: break;
-    }
-    if (beast::iequals(req[http::field::expect], "100-continue")) {
+    upload_plan& plan = std::get<upload_plan>(d);
+    if (plan.expect_continue) {
         http::response<http::empty_body> cont{http::status::continue_, req.version()};
         beast::get_lowest_layer(stream).expires_after(header_timeout);
         auto [ec, n] = co_await http::async_write(stream, cont, use_tuple);
@@ -260,7 +258,6 @@ asio::awaitable<reply> handle(upload_server& server, stream_type& stream, beast:
             co_return make_reply(http::status::internal_server_error, {}, false);
         }
     }
-    upload_plan& plan = *v.plan;
     co_return co_await pump_upload(server, stream, buf, parser, plan.async, plan.content, std::move(plan.boundary),
                                    background, plan.clone);
 }
@@ -278,21 +275,6 @@ asio::awaitable<void> drain(stream_type& stream) {
 }
 
 }  // namespace
-
-route route_of(std::string_view target) {
-    const std::string_view path = target.substr(0, target.find('?'));
-    if (path == "/healthz") return route::healthz;
-    for (std::string_view v : {"/v1beta1/", "/v1alpha1/"}) {
-        if (path.substr(0, v.size()) != v) continue;
-        const std::string_view rest = path.substr(v.size());
-        if (rest == "upload") return route::upload;
-        if (rest == "upload-async") return route::upload_async;
-        if (rest == "upload-archive") return route::upload_archive;
-        if (rest == "upload-form") return route::upload_form;
-        if (rest == "upload-form-async") return route::upload_form_async;
-    }
-    return route::not_found;
-}
 
 asio::awaitable<void> run_session(upload_server& server, asio::ip::tcp::socket socket, connection_slot slot) {
     stream_type stream(beast::tcp_stream(std::move(socket)), server.tls());
