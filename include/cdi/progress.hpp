@@ -64,7 +64,7 @@ public:
     }
     bool validated() const noexcept { return validated_.load(std::memory_order_acquire); }
     // Set before the job starts (not synchronized with mark_validated). An exception from it ends
-    // the process (noexcept): the upload session's only posts a wake-up to its executor.
+    // the process (noexcept); the upload session's listener only posts a wake-up to its executor.
     void on_validated(std::function<void()> listener) { on_validated_ = std::move(listener); }
     void mark_complete() noexcept { complete_.store(true, std::memory_order_relaxed); }
 
