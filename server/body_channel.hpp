@@ -51,9 +51,11 @@ public:
     result<std::optional<filled>> pop();
     void release(std::size_t index);
     void close_consumer();         // the job returned; wakes the io side
+    // Any thread: wakes the io side (posts the cancel of wake()), e.g. when the job validated the
+    // image. The io side re-checks what it waits for after every wake-up.
+    void notify_io();
 
 private:
-    void notify_io();
 
     std::vector<std::byte> pool_;
     std::size_t chunks_;

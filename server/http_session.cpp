@@ -64,56 +64,37 @@ asio::awaitable<void> wait_wake(body_channel& channel) {
     co_await channel.wake().async_wait(use_tuple);
 }
 
-// One upload in flight: the import job on its worker thread, fed by the channel.
+// One upload in flight: the job on its worker thread, fed by the channel. The worker wakes the
+// session (a post to its executor) when the job validated the image (progress::on_validated) and
+// when it returned (body_channel::close_consumer): the session waits on wake-ups, never on a timer.
 struct upload_run {
+    upload_plan plan;
+    std::optional<std::uint64_t> length;  // Content-Length; none when chunked
     std::shared_ptr<body_channel> channel;
     std::shared_ptr<progress> prog = std::make_shared<progress>();
     std::shared_ptr<std::optional<result<job_result>>> outcome = std::make_shared<std::optional<result<job_result>>>();
     std::jthread worker;
 };
 
-// The job's end, once the worker returned: state, log and the answer.
-reply settle(upload_server& server, const result<job_result>& r, bool body_done, bool clone) {
-    if (r) {
-        spdlog::info("{} wrote {} bytes of {} image ({} bytes of data)", clone ? "Clone" : "Upload", r->virtual_size,
-                     qemu_format_name(r->format), r->data_bytes);
-        server.state().succeed(r->preallocation_applied, clone);
-        reply ok = make_reply(http::status::ok, {}, false);
-        ok.complete_after = true;
-        return ok;
-    }
-    server.state().fail();
-    const http_error he = map_error(r.error());
-    spdlog::error("{}", he.body);
-    return make_reply(static_cast<http::status>(he.status), he.body, body_done);
-}
+// How the body ended, as the pump saw it (and told the channel).
+struct body_end {
+    bool complete = false;                   // read in full: the channel was finished
+    std::optional<request_refusal> framing;  // broken chunked framing: the client's fault (400)
+};
 
-asio::awaitable<void> wait_job(upload_run& run) {
-    while (!run.channel->consumer_closed()) co_await wait_wake(*run.channel);
-    run.worker.join();
-}
-
-// The upload: body → channel → import job on a worker thread. Sync answers once the job returned;
-// async answers 200 once the whole body is in and the job validated the image (before conversion),
-// and the job continues in the background (the session waits for it after writing the 200).
-// A host-assisted clone (clone set; sync only) runs clone_job on the body instead of import_job.
-asio::awaitable<reply> pump_upload(upload_server& server, stream_type& stream, beast::flat_buffer& buf,
-                                   parser_type& parser, bool async, content_type content, std::string boundary,
-                                   std::shared_ptr<upload_run>& background,
-                                   std::optional<clone_kind> clone = std::nullopt) {
-    auto& req = parser.get();
-    // Beast reads at most the buffer's free capacity (and 64 KiB): left at the few KiB the headers
-    // needed, every TLS record took several reads (bench/upload.sh).
-    buf.reserve(64 * 1024);
-    std::optional<std::uint64_t> length;
-    if (auto cl = parser.content_length()) length = *cl;
+// Starts the job on its worker thread and registers the upload as the one a signal cancels.
+std::shared_ptr<upload_run> start_job(upload_server& server, stream_type& stream, upload_plan plan,
+                                      std::optional<std::uint64_t> length) {
     auto run = std::make_shared<upload_run>();
+    run->plan = std::move(plan);
+    run->length = length;
     run->channel = std::make_shared<body_channel>(stream.get_executor());
-    spdlog::info("{} upload started, Content-Length {}", async ? "Async" : "Sync",
+    run->prog->on_validated([channel = run->channel] { channel->notify_io(); });
+    spdlog::info("{} upload started, Content-Length {}", run->plan.async ? "Async" : "Sync",
                  length ? std::to_string(*length) : "unknown (chunked)");
 
     run->worker = std::jthread([&server, channel = run->channel, prog = run->prog, outcome = run->outcome, length,
-                                content, boundary = std::move(boundary), clone] {
+                                content = run->plan.content, boundary = run->plan.boundary, clone = run->plan.clone] {
         job_spec spec = server.config().spec;
         spec.content = content;
         source_ptr origin = std::make_unique<body_source>(channel, length);
@@ -127,23 +108,37 @@ asio::awaitable<reply> pump_upload(upload_server& server, stream_type& stream, b
         }
         channel->close_consumer();
     });
-    auto& channel = run->channel;
-    server.set_active(channel, [&stream] { beast::get_lowest_layer(stream).cancel(); });
+    // A signal aborts the socket wait, and a wait for validation re-checks server.stopping().
+    server.set_active(run->channel, [&stream, channel = run->channel] {
+        beast::get_lowest_layer(stream).cancel();
+        channel->wake().cancel();
+    });
+    return run;
+}
 
+// Socket → channel until the body is read in full, the socket fails or the job ended; then the
+// channel learns how the body ended.
+asio::awaitable<body_end> pump_body(upload_server& server, stream_type& stream, beast::flat_buffer& buf,
+                                    parser_type& parser, upload_run& run) {
+    auto& req = parser.get();
+    // Beast reads at most the buffer's free capacity (and 64 KiB): left at the few KiB the headers
+    // needed, every TLS record took several reads (bench/upload.sh).
+    buf.reserve(64 * 1024);
+    body_channel& channel = *run.channel;
     std::uint64_t received = 0;
     boost::system::error_code body_ec;
     auto armed = std::chrono::steady_clock::time_point{};
     const std::chrono::steady_clock::duration idle = server.config().body_idle_timeout;
     const auto rearm_every = std::min<std::chrono::steady_clock::duration>(std::chrono::seconds(1), idle / 4);
-    while (!parser.is_done() && !body_ec && !channel->consumer_closed()) {
-        auto chunk = channel->acquire();
-        while (chunk.empty() && !channel->consumer_closed()) {
-            co_await wait_wake(*channel);
-            chunk = channel->acquire();
+    while (!parser.is_done() && !body_ec && !channel.consumer_closed()) {
+        auto chunk = channel.acquire();
+        while (chunk.empty() && !channel.consumer_closed()) {
+            co_await wait_wake(channel);
+            chunk = channel.acquire();
         }
         if (chunk.empty()) break;  // the job ended before the body did
         std::size_t filled = 0;
-        while (filled < chunk.size() && !parser.is_done() && !channel->consumer_closed()) {
+        while (filled < chunk.size() && !parser.is_done() && !channel.consumer_closed()) {
             req.body().data = chunk.data() + filled;
             req.body().size = chunk.size() - filled;
             req.body().more = true;
@@ -164,94 +159,133 @@ asio::awaitable<reply> pump_upload(upload_server& server, stream_type& stream, b
             }
         }
         received += filled;
-        channel->push(filled);
+        channel.push(filled);
     }
-    // Broken chunked framing is the client's fault, answered 400 (never the job's 500).
-    const std::optional<request_refusal> framing = body_ec ? body_refusal(body_ec) : std::nullopt;
-    if (framing) {
-        channel->fail(make_error(errc::bad_request, framing->detail));
+    body_end end;
+    end.framing = body_ec ? body_refusal(body_ec) : std::nullopt;
+    if (end.framing) {
+        channel.fail(make_error(errc::bad_request, end.framing->detail));
     } else if (body_ec) {
         std::string what = "the upload body ended after " + std::to_string(received) + " bytes";
-        if (length) what += " of " + std::to_string(*length);
-        channel->fail(make_error(errc::truncated, what + ": " + body_ec.message()));
+        if (run.length) what += " of " + std::to_string(*run.length);
+        channel.fail(make_error(errc::truncated, what + ": " + body_ec.message()));
     } else if (parser.is_done()) {
-        channel->finish();
+        channel.finish();
+        end.complete = true;
     } else {
-        channel->fail(make_error(errc::canceled, "the import job ended before the upload body"));
+        channel.fail(make_error(errc::canceled, "the import job ended before the upload body"));
     }
+    co_return end;
+}
 
-    if (async && parser.is_done() && !body_ec) {
-        // Wait until the job has validated the received image (progress::validated, CDI's
-        // ValidatePause) or ended; polled, because the worker thread cannot touch this strand's timer.
-        for (;;) {
-            if (channel->consumer_closed() || server.stopping()) break;
-            if (run->prog->validated()) break;
-            channel->wake().expires_after(std::chrono::milliseconds(50));
-            co_await channel->wake().async_wait(use_tuple);
+// Async, the body read in full: waits until the job validated the received image (CDI's
+// ValidatePause, progress::validated) or ended, or a signal arrived. True: answer 200 now, the job
+// continues in the background.
+asio::awaitable<bool> await_validation(upload_server& server, upload_run& run) {
+    while (!run.channel->consumer_closed() && !server.stopping() && !run.prog->validated())
+        co_await wait_wake(*run.channel);
+    co_return !run.channel->consumer_closed() && !server.stopping();
+}
+
+asio::awaitable<void> await_job_end(upload_server& server, upload_run& run) {
+    while (!run.channel->consumer_closed()) co_await wait_wake(*run.channel);
+    run.worker.join();
+    server.clear_active();
+}
+
+// The upload's outcome, settled here and only here once the job returned: the upload_state
+// transition, the log, the answer and the process's end. answered: an async upload whose 200 was
+// written before the job finished in the background; the process then ends either way and the
+// returned reply is unused.
+reply settle(upload_server& server, const upload_run& run, const body_end& body, bool answered) {
+    if (server.stopping()) {  // a signal canceled the job (fail() leaves an answered upload processing)
+        server.state().fail();
+        server.shutdown(1);
+        return make_reply(http::status::service_unavailable, {}, false);
+    }
+    // Broken chunked framing is the client's fault, answered 400 (never the job's 500).
+    if (body.framing) {
+        server.state().fail();
+        const http_error he = map_request_fault(body.framing->fault, body.framing->detail);
+        spdlog::info("Bad request: {}", he.body);
+        return make_reply(static_cast<http::status>(he.status), he.body, false);
+    }
+    const result<job_result>& r = **run.outcome;
+    const bool clone = run.plan.clone.has_value();
+    if (r) {
+        if (!answered)
+            spdlog::info("{} wrote {} bytes of {} image ({} bytes of data)", clone ? "Clone" : "Upload",
+                         r->virtual_size, qemu_format_name(r->format), r->data_bytes);
+        server.state().succeed(r->preallocation_applied, clone);
+        if (answered) {
+            server.complete();
+            return {};
         }
-        if (!channel->consumer_closed() && !server.stopping()) {
+        reply ok = make_reply(http::status::ok, {}, false);
+        ok.complete_after = true;  // the process ends once the 200 is written
+        return ok;
+    }
+    if (answered) {
+        // CDI exits 1 without a message here; the client already had its 200.
+        server.fail("Unable to process data: " + r.error().message());
+        return {};
+    }
+    server.state().fail();
+    const http_error he = map_error(r.error());
+    spdlog::error("{}", he.body);
+    return make_reply(static_cast<http::status>(he.status), he.body, body.complete);
+}
+
+// The upload: body → channel → job on a worker thread. Sync answers once the job returned; async
+// answers 200 once the whole body is in and the job validated the image (before conversion), and
+// the job continues in the background (finish_background, after the 200 is written). A
+// host-assisted clone (sync only) runs clone_job on the body instead of import_job.
+asio::awaitable<reply> run_upload(upload_server& server, stream_type& stream, beast::flat_buffer& buf,
+                                  parser_type& parser, upload_plan plan, std::shared_ptr<upload_run>& background) {
+    std::optional<std::uint64_t> length;
+    if (auto cl = parser.content_length()) length = *cl;
+    auto run = start_job(server, stream, std::move(plan), length);
+    const body_end body = co_await pump_body(server, stream, buf, parser, *run);
+    if (run->plan.async && body.complete) {
+        if (co_await await_validation(server, *run)) {
             spdlog::info("Async upload transferred; processing continues in the background");
             server.state().pause();
             background = run;
             co_return make_reply(http::status::ok, {}, false);
         }
     }
-    co_await wait_job(*run);
-    server.clear_active();
-    if (server.stopping()) {
-        server.state().fail();
-        server.shutdown(1);
-        co_return make_reply(http::status::service_unavailable, {}, false);
-    }
-    if (framing) {
-        server.state().fail();
-        const http_error he = map_request_fault(framing->fault, framing->detail);
-        spdlog::info("Bad request: {}", he.body);
-        co_return make_reply(static_cast<http::status>(he.status), he.body, false);
-    }
-    co_return settle(server, **run->outcome, parser.is_done(), clone.has_value());
+    co_await await_job_end(server, *run);
+    co_return settle(server, *run, body, false);
 }
 
 // After an async upload's 200: the rest of the job decides the process's outcome.
 asio::awaitable<void> finish_background(upload_server& server, upload_run& run) {
-    co_await wait_job(run);
-    server.clear_active();
-    const result<job_result>& r = **run.outcome;
-    if (server.stopping()) {
-        server.shutdown(1);
-    } else if (r) {
-        server.state().succeed(r->preallocation_applied);
-        server.complete();
-    } else {
-        // CDI exits 1 without a message here; the client already had its 200.
-        server.fail("Unable to process data: " + r.error().message());
-    }
+    co_await await_job_end(server, run);
+    settle(server, run, body_end{true, std::nullopt}, true);
+}
+
+// Logs why a request was refused, as CDI does for these three.
+void log_refusal(const policy_reply& r, stream_type& stream) {
+    if (r.status == 401)
+        spdlog::info("Unauthorized upload request (client certificate CN \"{}\")", peer_common_name(stream.native_handle()));
+    if (r.status == 503) spdlog::info("Got concurrent upload request");
+    if (r.status == 409) spdlog::info("Got upload request after already done");
 }
 
 asio::awaitable<reply> handle(upload_server& server, stream_type& stream, beast::flat_buffer& buf,
                               parser_type& parser, std::shared_ptr<upload_run>& background) {
     auto& req = parser.get();
-    const auto t = req.target();
-    const route rt = route_of(std::string_view(t.data(), t.size()));
     const bool authorized = client_authorized(stream.native_handle(), server.config().client_name);
-    verdict v = decide(rt, server.state().current(), req, authorized);
-    if (!v.plan) {
-        if (v.status == 401)
-            spdlog::info("Unauthorized upload request (client certificate CN \"{}\")", peer_common_name(stream.native_handle()));
-        if (v.status == 503) spdlog::info("Got concurrent upload request");
-        if (v.status == 409) spdlog::info("Got upload request after already done");
-        co_return make_reply(static_cast<http::status>(v.status), std::move(v.body));
+    decision d = decide(req, server.state().current(), authorized);
+    // decide() saw the state idle; begin() takes it atomically, and a lost race is decided again.
+    if (std::holds_alternative<upload_plan>(d) && server.state().begin() != upload_state::admit::ok)
+        d = decide(req, server.state().current(), authorized);
+    if (auto* refused = std::get_if<policy_reply>(&d)) {
+        log_refusal(*refused, stream);
+        co_return make_reply(static_cast<http::status>(refused->status), std::move(refused->body));
     }
-    switch (server.state().begin()) {  // decide() saw the state idle; begin() takes it atomically
-    case upload_state::admit::busy:
-        spdlog::info("Got concurrent upload request");
-        co_return make_reply(http::status::service_unavailable);
-    case upload_state::admit::done:
-        spdlog::info("Got upload request after already done");
-        co_return make_reply(http::status::conflict);
-    case upload_state::admit::ok: break;
-    }
-    if (beast::iequals(req[http::field::expect], "100-continue")) {
+    upload_plan& plan = std::get<upload_plan>(d);
+    if (plan.expect_continue) {
         http::response<http::empty_body> cont{http::status::continue_, req.version()};
         beast::get_lowest_layer(stream).expires_after(header_timeout);
         auto [ec, n] = co_await http::async_write(stream, cont, use_tuple);
@@ -260,9 +294,7 @@ asio::awaitable<reply> handle(upload_server& server, stream_type& stream, beast:
             co_return make_reply(http::status::internal_server_error, {}, false);
         }
     }
-    upload_plan& plan = *v.plan;
-    co_return co_await pump_upload(server, stream, buf, parser, plan.async, plan.content, std::move(plan.boundary),
-                                   background, plan.clone);
+    co_return co_await run_upload(server, stream, buf, parser, std::move(plan), background);
 }
 
 // Reads and drops what the client still sends, for a short while, so that closing does not
@@ -278,21 +310,6 @@ asio::awaitable<void> drain(stream_type& stream) {
 }
 
 }  // namespace
-
-route route_of(std::string_view target) {
-    const std::string_view path = target.substr(0, target.find('?'));
-    if (path == "/healthz") return route::healthz;
-    for (std::string_view v : {"/v1beta1/", "/v1alpha1/"}) {
-        if (path.substr(0, v.size()) != v) continue;
-        const std::string_view rest = path.substr(v.size());
-        if (rest == "upload") return route::upload;
-        if (rest == "upload-async") return route::upload_async;
-        if (rest == "upload-archive") return route::upload_archive;
-        if (rest == "upload-form") return route::upload_form;
-        if (rest == "upload-form-async") return route::upload_form_async;
-    }
-    return route::not_found;
-}
 
 asio::awaitable<void> run_session(upload_server& server, asio::ip::tcp::socket socket, connection_slot slot) {
     stream_type stream(beast::tcp_stream(std::move(socket)), server.tls());

@@ -1,30 +1,16 @@
 #pragma once
 // One client connection (contract 6.2-6.5): TLS handshake, then HTTP/1.1 requests until the client
 // or an error closes it. Every wait has a deadline: handshake and request header 10 s, each body
-// read 60 s of silence. Routing is by exact path (Go's ServeMux), the query string ignored.
+// read 60 s of silence. What each request gets is decided by request_policy (pure); the session
+// performs the I/O of that decision.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
 #include "server/connection_gate.hpp"
 
-#include <string_view>
-
 namespace cdi {
 
 class upload_server;
-
-enum class route {
-    not_found,
-    healthz,
-    upload,             // /v1beta1/upload, /v1alpha1/upload: sync
-    upload_async,       // .../upload-async
-    upload_archive,     // .../upload-archive
-    upload_form,        // .../upload-form
-    upload_form_async,  // .../upload-form-async
-};
-
-// The route of a request target (path plus optional query).
-route route_of(std::string_view target);
 
 // The socket has its slot (connection_gate) and its first byte waiting; the handshake must be done
 // by the slot's handshake_deadline().

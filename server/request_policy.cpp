@@ -2,20 +2,39 @@
 
 #include "server/multipart_source.hpp"
 
+#include <boost/beast/core/string.hpp>
+
 namespace cdi {
 
 namespace http = boost::beast::http;
 
-verdict decide(route rt, upload_state::state state, const http::request_header<>& req, bool authorized) {
-    if (rt == route::not_found) return {404, "404 page not found\n", std::nullopt};
-    if (rt == route::healthz) return {200, "OK", std::nullopt};
+route route_of(std::string_view target) {
+    const std::string_view path = target.substr(0, target.find('?'));
+    if (path == "/healthz") return route::healthz;
+    for (std::string_view v : {"/v1beta1/", "/v1alpha1/"}) {
+        if (path.substr(0, v.size()) != v) continue;
+        const std::string_view rest = path.substr(v.size());
+        if (rest == "upload") return route::upload;
+        if (rest == "upload-async") return route::upload_async;
+        if (rest == "upload-archive") return route::upload_archive;
+        if (rest == "upload-form") return route::upload_form;
+        if (rest == "upload-form-async") return route::upload_form_async;
+    }
+    return route::not_found;
+}
+
+decision decide(const http::request_header<>& req, upload_state::state state, bool authorized) {
+    const auto target = req.target();
+    const route rt = route_of(std::string_view(target.data(), target.size()));
+    if (rt == route::not_found) return policy_reply{404, "404 page not found\n"};
+    if (rt == route::healthz) return policy_reply{200, "OK"};
     const bool async = rt == route::upload_async || rt == route::upload_form_async;
-    if (async && req.method() == http::verb::head) return {200, {}, std::nullopt};
-    if (req.method() != http::verb::post) return {404, {}, std::nullopt};
-    if (!authorized) return {401, {}, std::nullopt};
+    if (async && req.method() == http::verb::head) return policy_reply{200, {}};
+    if (req.method() != http::verb::post) return policy_reply{404, {}};
+    if (!authorized) return policy_reply{401, {}};
     if (state == upload_state::state::uploading || state == upload_state::state::processing)
-        return {503, {}, std::nullopt};
-    if (state == upload_state::state::done) return {409, {}, std::nullopt};
+        return policy_reply{503, {}};
+    if (state == upload_state::state::done) return policy_reply{409, {}};
 
     upload_plan plan;
     plan.async = async;
@@ -25,16 +44,17 @@ verdict decide(route rt, upload_state::state state, const http::request_header<>
     if (auto it = req.find("x-cdi-content-type"); it != req.end()) {
         const auto v = it->value();
         plan.clone = clone_kind_from_header(std::string_view(v.data(), v.size()));
-        if (plan.clone && async) return {500, "Saving stream failed: async clone not supported", std::nullopt};
+        if (plan.clone && async) return policy_reply{500, "Saving stream failed: async clone not supported"};
     }
     if (rt == route::upload_form || rt == route::upload_form_async) {
         const auto ct = req[http::field::content_type];
         plan.boundary = multipart_boundary(std::string_view(ct.data(), ct.size()));
         if (plan.boundary.empty())
-            return {400, "Saving stream failed: E_BAD_REQUEST: the body is not multipart/form-data with a boundary",
-                    std::nullopt};
+            return policy_reply{400,
+                                "Saving stream failed: E_BAD_REQUEST: the body is not multipart/form-data with a boundary"};
     }
-    return {0, {}, std::move(plan)};
+    plan.expect_continue = boost::beast::iequals(req[http::field::expect], "100-continue");
+    return plan;
 }
 
 }  // namespace cdi

@@ -2,7 +2,9 @@
 // The upload server's request state machine (contract 6.4), under one mutex:
 //   idle --begin--> uploading --succeed--> done            (sync)
 //                   uploading --fail-----> idle            (the client may retry on the same pod)
-//                   uploading --pause----> processing --succeed/fail--> done / failed  (async)
+//                   uploading --pause----> processing --succeed--> done       (async: 200 sent)
+// There is no failed state: fail() only undoes "uploading"; an async upload that fails in the
+// background (processing) ends the process with exit 1 (upload_server::fail), the state unchanged.
 // begin() answers whether a new upload may start: busy (503) while uploading or processing,
 // done (409) after success.
 #include <mutex>

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string_view>
 
 namespace cdi {
@@ -57,8 +58,14 @@ public:
     // The image was received in full and passed validation (CDI's ValidatePause point: for a raw
     // image once it is written within capacity, for a convertible one once our inspector, qemu-img
     // check and qemu-img info accepted it, before conversion). Async uploads answer 200 here.
-    void mark_validated() noexcept { validated_.store(true, std::memory_order_release); }
+    // The first call also calls the listener (on the job's thread), so a waiter needs no polling.
+    void mark_validated() noexcept {
+        if (!validated_.exchange(true, std::memory_order_acq_rel) && on_validated_) on_validated_();
+    }
     bool validated() const noexcept { return validated_.load(std::memory_order_acquire); }
+    // Set before the job starts (not synchronized with mark_validated). An exception from it ends
+    // the process (noexcept); the upload session's listener only posts a wake-up to its executor.
+    void on_validated(std::function<void()> listener) { on_validated_ = std::move(listener); }
     void mark_complete() noexcept { complete_.store(true, std::memory_order_relaxed); }
 
     // 0..100, never decreasing between calls.
@@ -89,6 +96,7 @@ private:
     std::atomic<bool> transfer_done_{false};
     std::atomic<bool> complete_{false};
     std::atomic<bool> validated_{false};
+    std::function<void()> on_validated_;
     std::atomic<double> convert_pct_{0.0};
     mutable std::atomic<double> last_{0.0};
 };

@@ -27,6 +27,22 @@ public:
     std::filesystem::path key(const std::string& name) const { return dir_ / (name + ".key"); }
     const std::filesystem::path& dir() const { return dir_; }
 
+    // A leaf certificate `name` with subject "/CN=<cn>" signed by CA `ca` (a client certificate when
+    // ext is empty, a server certificate with those extensions otherwise).
+    void make_cert(const std::string& name, const std::string& ca, const std::string& cn, const std::string& ext) {
+        make_key(name);
+        std::string exts = ext.empty() ? std::string() : ext + "\n";
+        exts += "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\n";
+        exts += ext.empty() ? "extendedKeyUsage=clientAuth\n" : "extendedKeyUsage=serverAuth\n";
+        sign(name, ca, cn, exts);
+    }
+
+    // An intermediate CA `name` with subject "/CN=<cn>" signed by CA `ca`.
+    void make_intermediate(const std::string& name, const std::string& ca, const std::string& cn) {
+        make_key(name);
+        sign(name, ca, cn, "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n");
+    }
+
 private:
     std::string q(const std::filesystem::path& p) const { return "'" + p.string() + "'"; }
 
@@ -41,13 +57,9 @@ private:
                  " -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign");
     }
 
-    void make_cert(const std::string& name, const std::string& ca, const std::string& cn, const std::string& ext) {
-        make_key(name);
+    void sign(const std::string& name, const std::string& ca, const std::string& cn, const std::string& exts) {
         const auto csr = dir_ / (name + ".csr");
         const auto extfile = dir_ / (name + ".ext");
-        std::string exts = ext.empty() ? std::string() : ext + "\n";
-        exts += "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\n";
-        exts += ext.empty() ? "extendedKeyUsage=clientAuth\n" : "extendedKeyUsage=serverAuth\n";
         write_file(extfile, exts.data(), exts.size());
         must_run("openssl req -new -key " + q(key(name)) + " -subj '/CN=" + cn + "' -out " + q(csr));
         must_run("openssl x509 -req -in " + q(csr) + " -CA " + q(crt(ca)) + " -CAkey " + q(key(ca)) +
