@@ -103,11 +103,12 @@ private:
         if (opts_.cancel && opts_.cancel->canceled()) return make_error(errc::canceled, name_ + " canceled: killed");
         if (opts_.no_progress_timeout.count() > 0 && now - last_output_ >= opts_.no_progress_timeout) {
             return make_error(errc::timeout, name_ + " made no progress for " +
-                                                 std::to_string(opts_.no_progress_timeout.count() / 1000) + "s: killed");
+                                                 std::to_string(opts_.no_progress_timeout.count() / 1000) +
+                                                 "s: killed");
         }
         if (opts_.wall_timeout.count() > 0 && now - start_ >= opts_.wall_timeout) {
-            return make_error(errc::timeout,
-                              name_ + " ran longer than " + std::to_string(opts_.wall_timeout.count() / 1000) + "s: killed");
+            return make_error(errc::timeout, name_ + " ran longer than " +
+                                                 std::to_string(opts_.wall_timeout.count() / 1000) + "s: killed");
         }
         return std::nullopt;
     }
@@ -129,7 +130,8 @@ private:
                                    {exited_at_ ? -1 : child_.process.pidfd(), POLLIN, 0}}};
         if (::poll(fds.data(), fds.size(), poll_timeout_ms(now)) < 0) {
             if (errno == EINTR) return {};
-            return make_error(errc::convert_failed, "waiting for " + name_ + ": poll: " + std::generic_category().message(errno));
+            return make_error(errc::convert_failed,
+                              "waiting for " + name_ + ": poll: " + std::generic_category().message(errno));
         }
         read_ready(fds[0], out_open_);
         read_ready(fds[1], err_open_);
