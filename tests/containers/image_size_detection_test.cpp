@@ -8,6 +8,7 @@ namespace cdi {
 namespace {
 
 namespace fs = std::filesystem;
+using test::q;
 
 class image_size_detection : public ::testing::Test {
 protected:
@@ -24,7 +25,6 @@ protected:
         return {r.status, r.output, std::string(msg.begin(), msg.end())};
     }
     outcome size_of(const fs::path& p) { return run("-image-path '" + p.string() + "'"); }
-    std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
 
     test::temp_dir dir_;
     fs::path term_ = dir_ / "termination-log";

@@ -53,6 +53,14 @@ struct command_result {
     std::string output;  // stdout and stderr together
 };
 
+// A path (or any word) single-quoted for a shell command line; an embedded ' is closed, escaped
+// and reopened ('\'').
+inline std::string q(const fs::path& p) {
+    std::string out = "'";
+    for (char c : p.string()) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
 // Runs a shell command line; stdout and stderr are captured together.
 inline command_result run_command(const std::string& cmd) {
     command_result r;
@@ -98,6 +106,12 @@ inline bool have_tool(const std::string& name) {
 inline std::vector<char> read_file(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// The file's content as text; empty when it cannot be read.
+inline std::string slurp(const fs::path& p) {
+    auto v = read_file(p);
+    return {v.begin(), v.end()};
 }
 
 // The file's content as std::byte (the type test_stages.hpp calls bytes).
