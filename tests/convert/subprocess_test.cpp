@@ -276,9 +276,10 @@ TEST(subprocess, stops_draining_a_pipe_held_outside_the_group_two_seconds_after_
 }
 
 TEST(subprocess, child_gets_a_fixed_environment_and_null_stdin) {
-    ::setenv("CDI_SUBPROCESS_TEST_SECRET", "s3cret", 1);
-    auto r = run_subprocess({"env"}, {});
-    ::unsetenv("CDI_SUBPROCESS_TEST_SECRET");
+    auto r = [] {
+        const test::scoped_env secret("CDI_SUBPROCESS_TEST_SECRET", "s3cret");
+        return run_subprocess({"env"}, {});
+    }();
     ASSERT_TRUE(r);
     EXPECT_EQ(r->stdout_text, "PATH=/usr/sbin:/usr/bin:/sbin:/bin\nLC_ALL=C\n");
     auto cat = run_subprocess({"cat"}, {});  // would block forever on an inherited terminal or pipe
