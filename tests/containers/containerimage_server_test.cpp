@@ -29,7 +29,7 @@ protected:
         fs::remove(dir_ / "body");
         auto code = curl("-D " + (dir_ / "headers").string() + " -o " + (dir_ / "body").string() + " -w '%{http_code}' " +
                          extra + " '" + url(path) + "'");
-        return {code, test::slurp_text(dir_ / "headers"), test::slurp_text(dir_ / "body")};
+        return {code, test::slurp(dir_ / "headers"), test::slurp(dir_ / "body")};
     }
     std::string range(const std::string& spec) { return "-H 'Range: bytes=" + spec + "'"; }
 };
@@ -109,8 +109,8 @@ TEST_F(containerimage_server, concurrent_downloads_each_get_the_whole_file_while
     auto out = test::run_command("curl -sS --limit-rate 20M -o " + a + " '" + url("/disk.img") + "' & curl -sS --limit-rate 20M -o " + b +
                                  " '" + url("/disk.img") + "' & wait");
     EXPECT_EQ(out.status, 0) << out.output;
-    EXPECT_TRUE(test::slurp_text(a) == image_);
-    EXPECT_TRUE(test::slurp_text(b) == image_);
+    EXPECT_TRUE(test::slurp(a) == image_);
+    EXPECT_TRUE(test::slurp(b) == image_);
 }
 
 TEST_F(containerimage_server, keep_alive_answers_pipelined_requests_on_one_connection) {
@@ -195,7 +195,7 @@ TEST_F(containerimage_server, ready_file_holds_the_file_name_and_the_done_file_s
     fs::rename(disk_ / "disk.img", disk_ / "fedora-42.qcow2");
     fs::create_directories(disk_ / "ignored-subdirectory");
     auto& server = start();
-    EXPECT_EQ(test::slurp_text(ready_), "fedora-42.qcow2");
+    EXPECT_EQ(test::slurp(ready_), "fedora-42.qcow2");
     EXPECT_FALSE(fs::exists(ready_.string() + ".tmp"));
     EXPECT_EQ(fetch("/fedora-42.qcow2", "-I").code, "200");
     EXPECT_EQ(server.wait(std::chrono::milliseconds(300)), -1) << "exited before the done file: " << server.log();
@@ -247,7 +247,7 @@ TEST_F(containerimage_server, go_flag_spellings_are_accepted_and_unknown_flags_r
                                       env(), dir_ / "server.log");
     port_ = server.port();
     ASSERT_GT(port_, 0) << server.log();
-    EXPECT_EQ(test::slurp_text(ready_), "disk.img");
+    EXPECT_EQ(test::slurp(ready_), "disk.img");
     server.signal(SIGTERM);
     EXPECT_EQ(server.wait(), 0);
 

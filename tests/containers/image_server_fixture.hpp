@@ -3,18 +3,15 @@
 // (contract 1.7): its own image directory, ready and done files in a temp_dir, stderr in a log file,
 // -p 0 so it picks a free port (read back from its "listening on 127.0.0.1:<port>" line). Plus a
 // plain-socket HTTP client for what curl hides (pipelining, malformed requests, idle closes).
+#include "support/child_process.hpp"
 #include "support/test_env.hpp"
 
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 
 #include <chrono>
 #include <map>
@@ -27,77 +24,24 @@ namespace cdi::test {
 
 inline const std::string image_server_binary = CDI_BINARY_DIR "/containers/tools/cdi-containerimage-server";
 
-inline std::string slurp_text(const std::filesystem::path& p) {
-    auto v = read_file(p);
-    return {v.begin(), v.end()};
-}
-
-// One server child: argv and environment in (only `env`, nothing inherited), exit status out.
-// SIGKILLed and reaped on destruction if still running.
-class image_server_process {
+// One server child (child_process.hpp): argv and environment in (only `env`, nothing inherited),
+// stderr in the log.
+class image_server_process : public child_process {
 public:
-    image_server_process(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+    image_server_process(std::vector<std::string> args, const std::map<std::string, std::string>& env,
                          const std::filesystem::path& log)
-        : log_(log) {
-        std::vector<std::string> strings = args;
-        strings.insert(strings.begin(), image_server_binary);
-        std::vector<char*> argv;
-        for (auto& s : strings) argv.push_back(s.data());
-        argv.push_back(nullptr);
-        std::vector<std::string> env_strings;
-        for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
-        std::vector<char*> envp;
-        for (auto& s : env_strings) envp.push_back(s.data());
-        envp.push_back(nullptr);
-        posix_spawn_file_actions_t fa;
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (posix_spawn(&pid_, image_server_binary.c_str(), &fa, nullptr, argv.data(), envp.data()) != 0) pid_ = -1;
-        posix_spawn_file_actions_destroy(&fa);
-    }
-    image_server_process(const image_server_process&) = delete;
-    image_server_process& operator=(const image_server_process&) = delete;
-    ~image_server_process() {
-        if (pid_ > 0 && !status_) {
-            ::kill(pid_, SIGKILL);
-            ::waitpid(pid_, nullptr, 0);
-        }
-    }
+        : child_process(with_binary(std::move(args)), env, log, {.inherit_path = false, .stdout_to_log = false}) {}
 
     // The port from the log's "listening on 127.0.0.1:<port>", or 0 once the process exited.
     int port(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-        const auto until = std::chrono::steady_clock::now() + timeout;
-        while (std::chrono::steady_clock::now() < until) {
-            const std::string text = log();
-            if (auto at = text.find("listening on 127.0.0.1:"); at != std::string::npos) return std::atoi(text.c_str() + at + 23);
-            if (wait(std::chrono::milliseconds(0)) >= 0) return 0;
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-        return 0;
+        return child_process::port("listening on 127.0.0.1:", timeout);
     }
-
-    // The exit status (128 + signal when killed) once the process ended within timeout; -1 otherwise.
-    int wait(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-        const auto until = std::chrono::steady_clock::now() + timeout;
-        for (;;) {
-            if (status_) return *status_;
-            int st = 0;
-            if (pid_ <= 0) return -1;
-            if (::waitpid(pid_, &st, WNOHANG) == pid_) {
-                status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-                return *status_;
-            }
-            if (std::chrono::steady_clock::now() >= until) return -1;
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-    }
-    void signal(int signo) { ::kill(pid_, signo); }
-    std::string log() const { return slurp_text(log_); }
 
 private:
-    std::filesystem::path log_;
-    pid_t pid_ = -1;
-    std::optional<int> status_;
+    static std::vector<std::string> with_binary(std::vector<std::string> args) {
+        args.insert(args.begin(), image_server_binary);
+        return args;
+    }
 };
 
 // A TCP connection to 127.0.0.1:port; closed on destruction.
@@ -150,7 +94,7 @@ protected:
         std::filesystem::create_directories(disk_);
         std::filesystem::create_directories(shared_);
         must_run("head -c 5M /dev/urandom > '" + (disk_ / "disk.img").string() + "'");
-        image_ = slurp_text(disk_ / "disk.img");
+        image_ = slurp(disk_ / "disk.img");
     }
 
     std::vector<std::string> args() const {

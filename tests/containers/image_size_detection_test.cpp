@@ -1,13 +1,19 @@
 // cdi-image-size-detection as the PVC clone controller runs it (`-image-path /data/disk.img`): the
 // virtual size in the termination message and on stdout, CDI's exit statuses on failure.
+#include "support/child_process.hpp"
 #include "support/test_env.hpp"
 
 #include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
 
 namespace cdi {
 namespace {
 
 namespace fs = std::filesystem;
+using test::q;
 
 class image_size_detection : public ::testing::Test {
 protected:
@@ -16,15 +22,14 @@ protected:
         std::string output;   // stdout and stderr
         std::string message;  // the termination message
     };
-    outcome run(const std::string& args) {
+    outcome run(std::vector<std::string> args) {
         fs::remove(term_);
-        auto r = test::run_command("env CDI_TERMINATION_LOG='" + term_.string() + "' " CDI_BINARY_DIR
-                                   "/containers/tools/cdi-image-size-detection " + args);
-        auto msg = test::read_file(term_);
-        return {r.status, r.output, std::string(msg.begin(), msg.end())};
+        args.insert(args.begin(), CDI_BINARY_DIR "/containers/tools/cdi-image-size-detection");
+        test::child_process tool(args, {{"CDI_TERMINATION_LOG", term_.string()}}, dir_ / "tool.log");
+        const int status = tool.wait(std::chrono::minutes(1));
+        return {status, tool.log(), test::slurp(term_)};
     }
-    outcome size_of(const fs::path& p) { return run("-image-path '" + p.string() + "'"); }
-    std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+    outcome size_of(const fs::path& p) { return run({"-image-path", p.string()}); }
 
     test::temp_dir dir_;
     fs::path term_ = dir_ / "termination-log";
@@ -84,10 +89,10 @@ TEST_F(image_size_detection, files_that_are_no_disk_image_exit_2_with_a_reason) 
 
 TEST_F(image_size_detection, bad_arguments_exit_with_cdis_statuses) {
     test::must_run("truncate -s 1M " + q(dir_ / "disk.img"));
-    EXPECT_EQ(run("").status, 1);
-    EXPECT_EQ(run("-unknown x").status, 2);
-    EXPECT_EQ(run("-image-path " + q(dir_ / "disk.img") + " -scheme http://").status, 3);
-    auto o = run("--image-path=" + q(dir_ / "disk.img") + " -scheme file://");
+    EXPECT_EQ(run({}).status, 1);
+    EXPECT_EQ(run({"-unknown", "x"}).status, 2);
+    EXPECT_EQ(run({"-image-path", (dir_ / "disk.img").string(), "-scheme", "http://"}).status, 3);
+    auto o = run({"--image-path=" + (dir_ / "disk.img").string(), "-scheme", "file://"});
     EXPECT_EQ(o.status, 0) << o.output;
     EXPECT_EQ(o.message, "1048576");
     auto r = test::run_command("env CDI_TERMINATION_LOG=" + q(dir_ / "no-such-dir" / "log") + " " CDI_BINARY_DIR

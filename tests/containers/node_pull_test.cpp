@@ -3,6 +3,7 @@
 // (IMPORTER_SOURCE=http, IMPORTER_PULL_METHOD=node, the ready and done files).
 #include "containers/image_server_fixture.hpp"
 #include "support/fault_http_server.hpp"
+#include "support/importer_process.hpp"
 
 #include <gtest/gtest.h>
 
@@ -13,27 +14,17 @@ namespace fs = std::filesystem;
 
 class node_pull : public test::image_server_fixture {
 protected:
+    // The importer as the controller runs it for a node pull (its data directory is data_).
     // scratch: an existing directory, or a missing path (no scratch space, as for a raw image).
-    test::command_result import(const std::string& endpoint, const fs::path& scratch) {
-        std::map<std::string, std::string> env = {
-            {"CDI_DATA_DIR", data_.string()},
-            {"CDI_SCRATCH_DIR", scratch.string()},
-            {"CDI_BLOCK_DEVICE", (dir_ / "no-block").string()},
-            {"CDI_TERMINATION_LOG", (dir_ / "termination-log").string()},
-            {"CDI_PROXY_CERT_DIR", (dir_ / "no-proxycerts").string()},
-            {"CDI_EXTRA_HEADERS_DIR", (dir_ / "no-extraheaders").string()},
-            {"CDI_METRICS_PORT", "0"},
-            {"IMPORTER_CONTENTTYPE", "kubevirt"},
-            {"OWNER_UID", "0f3c-uid"},
-            {"IMPORTER_SOURCE", "http"},
-            {"IMPORTER_PULL_METHOD", "node"},
-            {"IMPORTER_ENDPOINT", endpoint},
-            {"IMPORTER_READY_FILE", ready_.string()},
-            {"IMPORTER_DONE_FILE", done_.string()},
-        };
-        std::string cmd = "env -i PATH=\"$PATH\"";
-        for (const auto& [k, v] : env) cmd += " " + k + "='" + v + "'";
-        return test::run_command(cmd + " " CDI_BINARY_DIR "/importer/cdi-importer -v=3 -alsologtostderr");
+    test::importer_outcome import(const std::string& endpoint, const fs::path& scratch) {
+        return test::run_importer(dir_.path(), {{"CDI_SCRATCH_DIR", scratch.string()},
+                                                {"IMPORTER_CONTENTTYPE", "kubevirt"},
+                                                {"OWNER_UID", "0f3c-uid"},
+                                                {"IMPORTER_SOURCE", "http"},
+                                                {"IMPORTER_PULL_METHOD", "node"},
+                                                {"IMPORTER_ENDPOINT", endpoint},
+                                                {"IMPORTER_READY_FILE", ready_.string()},
+                                                {"IMPORTER_DONE_FILE", done_.string()}});
     }
 
     // A hostile sidecar in place of the image server: /info answered by `info`, the disk by `disk`;
@@ -75,9 +66,9 @@ TEST_F(node_pull, the_importer_pulls_the_served_image_takes_labels_from_info_and
     fs::rename(disk_ / "disk.img", disk_ / "image.raw");  // the importer swaps the endpoint's disk.img for the ready file's name
     auto& server = start({{"KUBEVIRT_IO_TEST", "x"}, {"INSTANCETYPE_KUBEVIRT_IO_DEFAULT_INSTANCETYPE", "u1.small"}});
     auto r = import("http://localhost:" + std::to_string(port_) + "/disk.img", dir_ / "no-scratch");
-    ASSERT_EQ(r.status, 0) << r.output;
-    EXPECT_TRUE(test::slurp_text(data_ / "disk.img") == image_);
-    EXPECT_EQ(test::slurp_text(dir_ / "termination-log"),
+    ASSERT_EQ(r.status, 0) << r.log;
+    EXPECT_TRUE(test::slurp(data_ / "disk.img") == image_);
+    EXPECT_EQ(test::slurp(dir_ / "termination-log"),
               R"({"scratchSpaceRequired":false,"preallocationApplied":false,)"
               R"("labels":{"instancetype.kubevirt.io/default-instancetype":"u1.small","kubevirt.io/test":"x"},)"
               R"("message":"Import Complete"})");
@@ -91,12 +82,12 @@ TEST_F(node_pull, a_label_too_big_for_the_termination_message_is_dropped_and_the
     fs::create_directories(data_);
     auto& server = start({{"KUBEVIRT_IO_TEST", "x"}, {"KUBEVIRT_IO_HUGE", std::string(5000, 'h')}});
     auto r = import("http://localhost:" + std::to_string(port_) + "/disk.img", dir_ / "no-scratch");
-    ASSERT_EQ(r.status, 0) << test::slurp_text(dir_ / "termination-log");
-    EXPECT_TRUE(test::slurp_text(data_ / "disk.img") == image_);
-    EXPECT_EQ(test::slurp_text(dir_ / "termination-log"),
+    ASSERT_EQ(r.status, 0) << test::slurp(dir_ / "termination-log");
+    EXPECT_TRUE(test::slurp(data_ / "disk.img") == image_);
+    EXPECT_EQ(test::slurp(dir_ / "termination-log"),
               R"({"scratchSpaceRequired":false,"preallocationApplied":false,)"
               R"("labels":{"kubevirt.io/test":"x"},"message":"Import Complete"})");
-    EXPECT_NE(r.output.find("label kubevirt.io/huge dropped"), std::string::npos) << r.output.substr(0, 2000);
+    EXPECT_NE(r.log.find("label kubevirt.io/huge dropped"), std::string::npos) << r.log.substr(0, 2000);
     EXPECT_TRUE(fs::exists(done_));
     EXPECT_EQ(server.wait(std::chrono::seconds(2)), 0) << server.log();
 }
@@ -112,8 +103,8 @@ TEST_F(node_pull, a_qcow2_image_is_staged_in_scratch_and_converted) {
     test::must_run("qemu-img convert -f raw -O qcow2 '" + raw.string() + "' '" + (disk_ / "disk.qcow2").string() + "'");
     auto& server = start({{"KUBEVIRT_IO_TEST", "x"}});
     auto r = import("http://localhost:" + std::to_string(port_) + "/disk.img", dir_ / "scratch");
-    ASSERT_EQ(r.status, 0) << r.output;
-    EXPECT_TRUE(test::slurp_text(data_ / "disk.img") == image_) << test::slurp_text(dir_ / "termination-log");
+    ASSERT_EQ(r.status, 0) << r.log;
+    EXPECT_TRUE(test::slurp(data_ / "disk.img") == image_) << test::slurp(dir_ / "termination-log");
     EXPECT_EQ(server.wait(std::chrono::seconds(2)), 0) << server.log();
 }
 
@@ -121,8 +112,8 @@ TEST_F(node_pull, a_qcow2_image_is_staged_in_scratch_and_converted) {
 TEST_F(node_pull, the_ready_files_name_is_percent_encoded_into_the_url) {
     auto side = sidecar("my disk?v=1#2.img", serve_info, serve_disk());
     auto r = import(side->url("/disk.img"), dir_ / "no-scratch");
-    ASSERT_EQ(r.status, 0) << test::slurp_text(dir_ / "termination-log");
-    EXPECT_TRUE(test::slurp_text(data_ / "disk.img") == image_);
+    ASSERT_EQ(r.status, 0) << test::slurp(dir_ / "termination-log");
+    EXPECT_TRUE(test::slurp(data_ / "disk.img") == image_);
     std::lock_guard lock(mutex_);
     EXPECT_NE(std::find(targets_.begin(), targets_.end(), "GET /my%20disk%3Fv%3D1%232.img"), targets_.end())
         << ::testing::PrintToString(targets_);
@@ -139,9 +130,9 @@ TEST_F(node_pull, a_sidecar_redirect_to_another_port_is_refused) {
         out.send(test::fault_http_server::head(302, {{"Location", other.url("/disk.img")}, {"Content-Length", "0"}}));
     });
     auto r = import(side->url("/disk.img"), dir_ / "no-scratch");
-    EXPECT_EQ(r.status, 1) << r.output.substr(0, 3000);
-    EXPECT_NE(test::slurp_text(dir_ / "termination-log").find("E_SOURCE_HTTP"), std::string::npos)
-        << test::slurp_text(dir_ / "termination-log");
+    EXPECT_EQ(r.status, 1) << r.log.substr(0, 3000);
+    EXPECT_NE(test::slurp(dir_ / "termination-log").find("E_SOURCE_HTTP"), std::string::npos)
+        << test::slurp(dir_ / "termination-log");
     EXPECT_FALSE(elsewhere);
     EXPECT_FALSE(fs::exists(data_ / "disk.img"));
     EXPECT_FALSE(fs::exists(done_));
@@ -154,9 +145,9 @@ TEST_F(node_pull, an_oversized_info_fails_before_the_disk_is_written) {
         out.send(test::fault_http_server::head(200, {{"Content-Length", std::to_string(body.size())}}) + body);
     }, serve_disk());
     auto r = import(side->url("/disk.img"), dir_ / "no-scratch");
-    EXPECT_EQ(r.status, 1) << r.output.substr(0, 3000);
-    EXPECT_NE(test::slurp_text(dir_ / "termination-log").find("cannot read the image's labels"), std::string::npos)
-        << test::slurp_text(dir_ / "termination-log");
+    EXPECT_EQ(r.status, 1) << r.log.substr(0, 3000);
+    EXPECT_NE(test::slurp(dir_ / "termination-log").find("cannot read the image's labels"), std::string::npos)
+        << test::slurp(dir_ / "termination-log");
     EXPECT_FALSE(disk_requested());
     EXPECT_FALSE(fs::exists(data_ / "disk.img"));
 }
@@ -169,10 +160,10 @@ TEST_F(node_pull, a_stalled_info_fails_within_its_deadline_before_the_disk_is_wr
     }, serve_disk());
     const auto start = std::chrono::steady_clock::now();
     auto r = import(side->url("/disk.img"), dir_ / "no-scratch");
-    EXPECT_EQ(r.status, 1) << r.output.substr(0, 3000);
+    EXPECT_EQ(r.status, 1) << r.log.substr(0, 3000);
     EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(40));
-    EXPECT_NE(test::slurp_text(dir_ / "termination-log").find("cannot read the image's labels"), std::string::npos)
-        << test::slurp_text(dir_ / "termination-log");
+    EXPECT_NE(test::slurp(dir_ / "termination-log").find("cannot read the image's labels"), std::string::npos)
+        << test::slurp(dir_ / "termination-log");
     EXPECT_FALSE(disk_requested());
     EXPECT_FALSE(fs::exists(data_ / "disk.img"));
 }

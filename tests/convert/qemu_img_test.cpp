@@ -40,9 +40,7 @@ pid_t read_pid(const fs::path& p) {
     return static_cast<pid_t>(std::stol(std::string(text.begin(), text.end())));
 }
 
-std::string q(const fs::path& p) {
-    return "'" + p.string() + "'";
-}
+using test::q;
 
 // ---- real qemu-img ----
 

@@ -19,10 +19,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using test::fake_qemu_img;
-
-std::string q(const fs::path& p) {
-    return "'" + p.string() + "'";
-}
+using test::q;
 
 // The image's source argument is json:{"backing":null,...}: check (which opens the whole chain when
 // given a plain file name), info and convert never reach the parent a VMDK's parentFileNameHint or a

@@ -81,6 +81,26 @@ TEST(subprocess, missing_program_is_convert_failed_naming_it) {
     EXPECT_NE(abs.error().context.find("cannot run /nonexistent/qemu-img"), std::string::npos);
 }
 
+TEST(subprocess, empty_command_is_convert_failed) {
+    auto r = run_subprocess({}, {});
+    ASSERT_FALSE(r);
+    EXPECT_TRUE(r.error().is(errc::convert_failed));
+    EXPECT_EQ(r.error().context, "cannot run an empty command");
+}
+
+// An executable file the kernel cannot run: the child's execve errno comes back over the status pipe.
+TEST(subprocess, exec_failure_in_the_child_is_convert_failed_with_its_errno) {
+    test::temp_dir dir;
+    const auto program = dir.path() / "not-a-program";
+    const std::string garbage = "\x7f\x01garbage";  // no ELF header, no #!
+    test::write_file(program, garbage.data(), garbage.size());
+    std::filesystem::permissions(program, std::filesystem::perms::owner_all);
+    auto r = run_subprocess({program.string()}, {});
+    ASSERT_FALSE(r);
+    EXPECT_TRUE(r.error().is(errc::convert_failed));
+    EXPECT_EQ(r.error().context, "cannot run not-a-program: " + std::generic_category().message(ENOEXEC));
+}
+
 TEST(subprocess, splits_stdout_lines_on_cr_and_lf) {
     std::vector<std::string> lines;
     subprocess_options o;
@@ -89,6 +109,15 @@ TEST(subprocess, splits_stdout_lines_on_cr_and_lf) {
     ASSERT_TRUE(r) << r.error().message();
     EXPECT_EQ(lines, (std::vector<std::string>{"    (0.00/100%)", "    (45.34/100%)", "two", "last"}));
     EXPECT_EQ(r->stdout_text, "    (0.00/100%)\r    (45.34/100%)\rtwo\n\nlast");
+}
+
+TEST(subprocess, splits_a_stdout_line_longer_than_64_kib) {
+    std::vector<std::size_t> sizes;
+    subprocess_options o;
+    o.on_stdout_line = [&](std::string_view l) { sizes.push_back(l.size()); };
+    auto r = sh("head -c 150000 /dev/zero | tr '\\0' x", o);
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(sizes, (std::vector<std::size_t>{65536, 65536, 150000 - 2 * 65536}));
 }
 
 TEST(subprocess, stderr_never_reaches_the_line_callback) {
@@ -224,10 +253,33 @@ TEST(subprocess, leftover_group_members_are_killed_after_exit) {
     EXPECT_TRUE(eventually_dead(read_pid(ids)));
 }
 
+// setsid puts the sleep in a session of its own, out of reach of the group kill; it holds stdout
+// open. The script exits only once the sleep has left the group (it wrote its pid file).
+TEST(subprocess, stops_draining_a_pipe_held_outside_the_group_two_seconds_after_the_exit) {
+    test::temp_dir dir;
+    const std::string pid_file = (dir.path() / "pid").string();
+    std::string ids;
+    subprocess_options o;
+    o.on_stdout_line = [&](std::string_view l) { ids = l; };
+    const auto start = clock_type::now();
+    auto r = sh("setsid sh -c 'echo $$ > " + pid_file + "; exec sleep 100' & while [ ! -s " + pid_file +
+                    " ]; do sleep 0.05; done; cat " + pid_file,
+                o);
+    const auto took = clock_type::now() - start;
+    ASSERT_FALSE(ids.empty());
+    const pid_t straggler = read_pid(ids);
+    ::kill(straggler, SIGKILL);
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->exit_status, 0);
+    EXPECT_GE(took, 2s);
+    EXPECT_LT(took, 5s);
+}
+
 TEST(subprocess, child_gets_a_fixed_environment_and_null_stdin) {
-    ::setenv("CDI_SUBPROCESS_TEST_SECRET", "s3cret", 1);
-    auto r = run_subprocess({"env"}, {});
-    ::unsetenv("CDI_SUBPROCESS_TEST_SECRET");
+    auto r = [] {
+        const test::scoped_env secret("CDI_SUBPROCESS_TEST_SECRET", "s3cret");
+        return run_subprocess({"env"}, {});
+    }();
     ASSERT_TRUE(r);
     EXPECT_EQ(r->stdout_text, "PATH=/usr/sbin:/usr/bin:/sbin:/bin\nLC_ALL=C\n");
     auto cat = run_subprocess({"cat"}, {});  // would block forever on an inherited terminal or pipe

@@ -249,9 +249,10 @@ TEST(target_sink, scratch_mode_is_buffered_and_exact) {
 
 TEST(target_sink, on_dev_shm_writes_exactly_with_whatever_io_tmpfs_takes) {
     if (!fs::is_directory("/dev/shm")) GTEST_SKIP() << "no /dev/shm";
-    ::setenv("CDI_TEST_TMPDIR", "/dev/shm", 1);
-    temp_dir dir;
-    ::unsetenv("CDI_TEST_TMPDIR");
+    temp_dir dir = [] {
+        const test::scoped_env on_shm("CDI_TEST_TMPDIR", "/dev/shm");
+        return temp_dir();
+    }();
     bool direct = fs_takes_o_direct(dir.path());  // tmpfs takes O_DIRECT from Linux 6.6 on
     auto path = dir / "disk.img";
     auto s = target_sink::create_file(path, {});

@@ -44,19 +44,15 @@ protected:
     // The impostor and what it points to are exactly as planted.
     void expect_untouched() {
         EXPECT_FALSE(fs::exists(dir_ / "nowhere"));
-        EXPECT_EQ(slurp_or_empty(victim_), "keep me");
+        EXPECT_EQ(test::slurp(victim_), "keep me");
         if (GetParam() == impostor::regular_file) {
             EXPECT_FALSE(fs::is_symlink(dev_));
-            EXPECT_EQ(slurp_or_empty(dev_), "keep me");
+            EXPECT_EQ(test::slurp(dev_), "keep me");
         } else {
             ASSERT_TRUE(fs::is_symlink(dev_)) << "the symlink was replaced";
             EXPECT_EQ(fs::read_symlink(dev_), GetParam() == impostor::symlink_to_file ? victim_ : dir_ / "nowhere");
         }
         EXPECT_FALSE(fs::exists(data_ / "disk.img"));
-    }
-    static std::string slurp_or_empty(const fs::path& p) {
-        auto v = test::read_file(p);
-        return std::string(v.begin(), v.end());
     }
 
     fs::path dev_ = dir_ / "dev" / "cdi-block-volume";

@@ -5,15 +5,18 @@
 
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
+#include <chrono>
 #include <map>
+#include <thread>
 
 namespace cdi {
 namespace {
 
 namespace fs = std::filesystem;
 using test::must_run;
-
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+using test::q;
 
 class cdi_importer_test : public ::testing::Test {
 protected:
@@ -109,15 +112,13 @@ TEST_F(cdi_importer_test, sigterm_during_a_conversion_cleans_scratch_and_the_tar
     must_run("head -c 256M /dev/urandom > " + q(dir_ / "big.raw"));
     must_run("qemu-img convert -f raw -O qcow2 " + q(dir_ / "big.raw") + " " + q(dir_ / "big.qcow2"));
     must_run("zstd -q -1 -T2 --rm " + q(dir_ / "big.qcow2"));  // compressed: staged in scratch first
-    std::string cmd = "env -i PATH=\"$PATH\" IMPORTER_SOURCE=file IMPORTER_ENDPOINT=" + q(dir_ / "big.qcow2.zst") +
-                      " CDI_DATA_DIR=" + q(data_) + " CDI_SCRATCH_DIR=" + q(scratch_) +
-                      " CDI_TERMINATION_LOG=" + q(dir_ / "termination-log") + " CDI_BLOCK_DEVICE=/nonexistent " +
-                      CDI_BINARY_DIR "/importer/cdi-importer & pid=$!; "
-                      "for i in $(seq 100); do [ -n \"$(ls -A " + q(scratch_) + ")\" ] && break; sleep 0.05; done; "
-                      "kill -TERM $pid; wait $pid; echo status=$?";
-    auto r = test::run_command(cmd);
-    EXPECT_NE(r.output.find("status=1"), std::string::npos) << r.output;
-    EXPECT_TRUE(fs::is_empty(scratch_)) << r.output;
+    auto importer = test::start_importer(dir_.path(), {{"IMPORTER_SOURCE", "file"},
+                                                       {"IMPORTER_ENDPOINT", (dir_ / "big.qcow2.zst").string()},
+                                                       {"CDI_BLOCK_DEVICE", "/nonexistent"}});
+    for (int i = 0; i < 100 && fs::is_empty(scratch_); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    importer.signal(SIGTERM);
+    EXPECT_EQ(importer.wait(std::chrono::seconds(60)), 1) << importer.log();
+    EXPECT_TRUE(fs::is_empty(scratch_)) << importer.log();
     EXPECT_FALSE(fs::exists(data_ / "disk.img"));
     auto msg = test::read_file(dir_ / "termination-log");
     EXPECT_NE(std::string(msg.begin(), msg.end()).find("E_CANCELED"), std::string::npos);

@@ -16,8 +16,7 @@ namespace fs = std::filesystem;
 using test::must_run;
 using test::nginx_options;
 using test::nginx_server;
-
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+using test::q;
 
 class importer_http_test : public ::testing::Test {
 protected:

@@ -17,8 +17,7 @@ namespace {
 namespace fs = std::filesystem;
 using test::docker_registry;
 using test::must_run;
-
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+using test::q;
 
 class importer_registry_layers_test : public ::testing::Test {
 protected:

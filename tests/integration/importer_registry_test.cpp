@@ -19,8 +19,7 @@ namespace {
 namespace fs = std::filesystem;
 using test::docker_registry;
 using test::must_run;
-
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+using test::q;
 
 // One layer holding the given entries, as oci_image.py's spec wants it.
 std::string layer(const std::string& compression, const std::string& entries) {

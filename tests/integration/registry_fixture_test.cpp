@@ -19,8 +19,7 @@ namespace fs = std::filesystem;
 using test::docker_registry;
 using test::must_run;
 using test::registry_options;
-
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+using test::q;
 
 struct http_reply {
     int code = 0;

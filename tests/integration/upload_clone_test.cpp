@@ -15,12 +15,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using test::must_run;
-
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
-std::string slurp(const fs::path& p) {
-    auto v = test::read_file(p);
-    return {v.begin(), v.end()};
-}
+using test::q;
+using test::slurp;
 
 constexpr std::uint64_t disk_size = 4 << 20;
 constexpr const char* clone_complete = R"({"preallocationApplied":false,"message":"Clone Complete"})";

@@ -1,8 +1,9 @@
 #pragma once
 // cdi-importer run as CDI's controller runs it, with the pod's fixed paths moved under a test
 // directory: <dir>/data (the volume), <dir>/scratch, <dir>/termination-log, no block device, no
-// /proxycerts/ or /extraheaders/, the progress endpoint on a free port. The environment is emptied
-// first (env -i) so only what the test gives reaches the binary.
+// /proxycerts/ or /extraheaders/, the progress endpoint on a free port. Only what the test gives
+// reaches the binary, and the test's PATH (child_process.hpp).
+#include "support/child_process.hpp"
 #include "support/test_env.hpp"
 
 #include <chrono>
@@ -21,9 +22,9 @@ struct importer_outcome {
     std::string log;      // stdout and stderr
 };
 
-// The shell command; env's entries win over the path overrides.
-inline std::string importer_command(const std::filesystem::path& dir, std::map<std::string, std::string> env) {
-    auto q = [](const std::string& s) { return "'" + s + "'"; };
+// The environment: the path overrides under dir, env's entries winning over them.
+inline std::map<std::string, std::string> importer_env(const std::filesystem::path& dir,
+                                                       std::map<std::string, std::string> env) {
     env.emplace("CDI_DATA_DIR", (dir / "data").string());
     env.emplace("CDI_SCRATCH_DIR", (dir / "scratch").string());
     env.emplace("CDI_BLOCK_DEVICE", (dir / "no-block").string());
@@ -31,35 +32,36 @@ inline std::string importer_command(const std::filesystem::path& dir, std::map<s
     env.emplace("CDI_PROXY_CERT_DIR", (dir / "no-proxycerts").string());
     env.emplace("CDI_EXTRA_HEADERS_DIR", (dir / "no-extraheaders").string());
     env.emplace("CDI_METRICS_PORT", "0");
-    std::string cmd = "env -i PATH=\"$PATH\"";
-    for (const auto& [k, v] : env) cmd += " " + k + "=" + q(v);
-    return cmd + " " CDI_BINARY_DIR "/importer/cdi-importer -v=3 -alsologtostderr";
+    return env;
 }
 
-// Runs it to the end; the termination log of an earlier run is removed first.
-inline importer_outcome run_importer(const std::filesystem::path& dir, std::map<std::string, std::string> env) {
+// Starts it, its stdout and stderr in <dir>/importer.log; the termination log of an earlier run is
+// removed first. Killed and reaped when the returned child goes out of scope still running.
+inline child_process start_importer(const std::filesystem::path& dir, std::map<std::string, std::string> env) {
     std::filesystem::remove(dir / "termination-log");
-    auto r = run_command(importer_command(dir, std::move(env)));
-    auto msg = read_file(dir / "termination-log");
-    return {r.status, std::string(msg.begin(), msg.end()), r.output};
+    return child_process({CDI_BINARY_DIR "/importer/cdi-importer", "-v=3", "-alsologtostderr"},
+                         importer_env(dir, std::move(env)), dir / "importer.log");
+}
+
+// Runs it to the end (at most ten minutes).
+inline importer_outcome run_importer(const std::filesystem::path& dir, std::map<std::string, std::string> env) {
+    auto importer = start_importer(dir, std::move(env));
+    const int status = importer.wait(std::chrono::minutes(10));
+    return {status, slurp(dir / "termination-log"), importer.log()};
 }
 
 // Starts the import in the background (its output in <dir>/importer.log), scrapes the progress
 // endpoint every 200 ms over HTTPS with the controller's regex (contract 7) until it stops answering,
-// then waits for the termination log. Returns the values seen, in order; empty if the endpoint's
+// then waits (30 s at most) for the exit, which follows the termination message. Returns the values seen, in order; empty if the endpoint's
 // port never appeared in the log.
 inline std::vector<double> import_while_scraping_progress(const std::filesystem::path& dir,
                                                           std::map<std::string, std::string> env) {
-    const auto log = dir / "importer.log";
     const std::string owner = env.count("OWNER_UID") ? env["OWNER_UID"] : "";
-    std::filesystem::remove(dir / "termination-log");
-    // Never in the pipe run_command reads to its end: the importer's output goes to a file.
-    must_run(importer_command(dir, std::move(env)) + " > /dev/null 2> '" + log.string() + "' &");
+    auto importer = start_importer(dir, std::move(env));
     const std::regex port_re("metrics endpoint listening on port (\\d+)");
     std::string port;
     for (int i = 0; i < 100 && port.empty(); ++i) {
-        const auto bytes = read_file(log);
-        const std::string text(bytes.begin(), bytes.end());
+        const std::string text = importer.log();
         std::smatch m;
         if (std::regex_search(text, m, port_re)) port = m[1];
         else std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -74,10 +76,7 @@ inline std::vector<double> import_while_scraping_progress(const std::filesystem:
         samples.push_back(std::stod(m[2]));
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
-    // The termination message is the importer's last act.
-    for (int i = 0; i < 300 && !std::filesystem::exists(dir / "termination-log"); ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    (void)importer.wait(std::chrono::seconds(30));  // it writes the termination message, then exits
     return samples;
 }
 

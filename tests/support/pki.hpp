@@ -44,8 +44,6 @@ public:
     }
 
 private:
-    std::string q(const std::filesystem::path& p) const { return "'" + p.string() + "'"; }
-
     void make_key(const std::string& name) {
         must_run("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out " + q(key(name)));
     }

@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -48,10 +49,40 @@ private:
     fs::path path_;
 };
 
+// Sets an environment variable for the scope, restoring its previous value (or absence) after.
+class scoped_env {
+public:
+    scoped_env(const char* name, const char* value) : name_(name) {
+        if (const char* old = std::getenv(name)) old_ = old;
+        ::setenv(name, value, 1);
+    }
+    scoped_env(const scoped_env&) = delete;
+    scoped_env& operator=(const scoped_env&) = delete;
+    ~scoped_env() {
+        if (old_) {
+            ::setenv(name_.c_str(), old_->c_str(), 1);
+        } else {
+            ::unsetenv(name_.c_str());
+        }
+    }
+
+private:
+    std::string name_;
+    std::optional<std::string> old_;
+};
+
 struct command_result {
     int status = -1;     // exit status, or -1 when the command could not run
     std::string output;  // stdout and stderr together
 };
+
+// A path (or any word) single-quoted for a shell command line; an embedded ' is closed, escaped
+// and reopened ('\'').
+inline std::string q(const fs::path& p) {
+    std::string out = "'";
+    for (char c : p.string()) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
 
 // Runs a shell command line; stdout and stderr are captured together.
 inline command_result run_command(const std::string& cmd) {
@@ -98,6 +129,12 @@ inline bool have_tool(const std::string& name) {
 inline std::vector<char> read_file(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// The file's content as text; empty when it cannot be read.
+inline std::string slurp(const fs::path& p) {
+    auto v = read_file(p);
+    return {v.begin(), v.end()};
 }
 
 // The file's content as std::byte (the type test_stages.hpp calls bytes).

@@ -31,7 +31,7 @@ void make_raw_disk(const fs::path& p, std::uint64_t size, std::uint32_t seed = 7
     test::write_file(p, data.data(), data.size());
 }
 
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+using test::q;
 
 class import_job_test : public test::import_job_fixture {
 protected:

@@ -16,8 +16,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using test::must_run;
-
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+using test::q;
 
 constexpr std::uint64_t disk_size = 4 << 20;
 
