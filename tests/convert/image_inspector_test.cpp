@@ -60,7 +60,7 @@ std::vector<clean_case> clean_cases() {
         {"qcow2_extended_l2", F::qcow2, data("qcow2", "extended_l2=on,cluster_size=128k")},
         {"qcow2_with_internal_snapshots", F::qcow2, [](const fs::path& d) {
              const auto p = h::with_data(d, "img", "qcow2", "");
-             test::must_run("qemu-img snapshot -c first " + h::quote(p) + " && qemu-img snapshot -c second " + h::quote(p));
+             test::must_run("qemu-img snapshot -c first " + h::q(p) + " && qemu-img snapshot -c second " + h::q(p));
              return p;
          }},
         {"qcow2_preallocated_metadata", F::qcow2, create("qcow2", "8M", "preallocation=metadata")},

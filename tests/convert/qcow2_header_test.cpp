@@ -181,7 +181,7 @@ TEST_F(qcow2_header, refuses_snapshot_table_past_the_end_of_the_file) {
 
 TEST_F(qcow2_header, refuses_snapshot_with_too_much_extra_data) {
     const auto p = h::with_data(d(), "s.qcow2", "qcow2");
-    cdi::test::must_run("qemu-img snapshot -c first " + h::quote(p));
+    cdi::test::must_run("qemu-img snapshot -c first " + h::q(p));
     h::poke_be32(p, h::peek_be(p, 64, 8) + 36, 5000);
     expect_refused(inspect(p, image_format::qcow2), errc::corrupt_image, "qcow2 snapshot 0 has 5000 bytes of extra data");
 }

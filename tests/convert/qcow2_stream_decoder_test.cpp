@@ -28,18 +28,18 @@ protected:
     fs::path raw() {
         const auto p = d() / "src.raw";
         if (!fs::exists(p)) {
-            must_run("qemu-img create -q -f raw " + h::quote(p) + " 64M");
+            must_run("qemu-img create -q -f raw " + h::q(p) + " 64M");
             must_run("qemu-io -f raw -c 'write -P 0x11 0 1M' -c 'write -P 0x22 20M 3M' -c 'write -P 0 40M 1M' "
-                     "-c 'write -P 0x33 63M 1M' -c 'write -P 0x44 30000k 5k' " + h::quote(p) + " >/dev/null");
+                     "-c 'write -P 0x33 63M 1M' -c 'write -P 0x44 30000k 5k' " + h::q(p) + " >/dev/null");
             // Incompressible bytes too, so compressed images also hold clusters stored uncompressed.
-            must_run("head -c 1M /dev/urandom | dd of=" + h::quote(p) + " bs=1M seek=10 conv=notrunc status=none");
+            must_run("head -c 1M /dev/urandom | dd of=" + h::q(p) + " bs=1M seek=10 conv=notrunc status=none");
         }
         return p;
     }
     // qemu-img convert -O qcow2 of raw() with extra options.
     fs::path converted(const std::string& name, const std::string& opts) {
         const auto p = d() / name;
-        must_run("qemu-img convert -f raw -O qcow2 " + opts + " " + h::quote(raw()) + " " + h::quote(p));
+        must_run("qemu-img convert -f raw -O qcow2 " + opts + " " + h::q(raw()) + " " + h::q(p));
         return p;
     }
 
@@ -85,9 +85,9 @@ TEST_F(qcow2_stream_decoder_test, decodes_extended_l2_subclusters) {
     // Subcluster-granular writes and zeroes over a fresh extended-L2 image (qemu-io), plus a converted one.
     expect_same_as_qemu_img(converted("ext.qcow2", "-o extended_l2=on"), d());
     const auto p = d() / "ext-io.qcow2";
-    must_run("qemu-img create -q -f qcow2 -o extended_l2=on,cluster_size=64k " + h::quote(p) + " 16M");
+    must_run("qemu-img create -q -f qcow2 -o extended_l2=on,cluster_size=64k " + h::q(p) + " 16M");
     must_run("qemu-io -f qcow2 -c 'write -P 0x5a 2k 2k' -c 'write -P 0x6b 70k 6k' -c 'write -z 1M 64k' -c 'write -P 0x7c 1M 2k' "
-             "-c 'write -P 0x7d 3M 128k' -c 'write -z 3M 4k' " + h::quote(p) + " >/dev/null");
+             "-c 'write -P 0x7d 3M 128k' -c 'write -z 3M 4k' " + h::q(p) + " >/dev/null");
     expect_same_as_qemu_img(p, d());
 }
 
@@ -95,15 +95,15 @@ TEST_F(qcow2_stream_decoder_test, decodes_extended_l2_subclusters) {
 // right after the written subcluster, not at the cluster's end (qemu reads only what is allocated).
 TEST_F(qcow2_stream_decoder_test, decodes_extended_l2_image_whose_file_ends_inside_its_last_cluster) {
     const auto p = d() / "ext-short.qcow2";
-    must_run("qemu-img create -q -f qcow2 -o extended_l2=on,cluster_size=64k " + h::quote(p) + " 8M");
-    must_run("qemu-io -f qcow2 -c 'write -P 0x5a 7M 1k' " + h::quote(p) + " >/dev/null");
+    must_run("qemu-img create -q -f qcow2 -o extended_l2=on,cluster_size=64k " + h::q(p) + " 8M");
+    must_run("qemu-io -f qcow2 -c 'write -P 0x5a 7M 1k' " + h::q(p) + " >/dev/null");
     ASSERT_NE(fs::file_size(p) % (64 * 1024), 0u) << "the file should end inside a cluster";
     expect_same_as_qemu_img(p, d());
 }
 
 TEST_F(qcow2_stream_decoder_test, decodes_zero_clusters_over_data) {
     const auto p = converted("zero.qcow2", "");
-    must_run("qemu-io -f qcow2 -c 'write -z 0 512k' -c 'write -z 20M 1M' -c 'write -z 50M 1M' " + h::quote(p) + " >/dev/null");
+    must_run("qemu-io -f qcow2 -c 'write -z 0 512k' -c 'write -z 20M 1M' -c 'write -z 50M 1M' " + h::q(p) + " >/dev/null");
     expect_same_as_qemu_img(p, d());
 }
 
@@ -111,8 +111,8 @@ TEST_F(qcow2_stream_decoder_test, decodes_zero_clusters_over_data) {
 // the second table arrives chunks after the first: nothing of qemu-img's layout is held back.
 TEST_F(qcow2_stream_decoder_test, holds_nothing_back_across_l2_tables_of_qemu_img_layout) {
     const auto p = d() / "two-l2.qcow2";
-    must_run("qemu-img create -q -f qcow2 " + h::quote(p) + " 1G");
-    must_run("qemu-io -f qcow2 -c 'write -P 0x61 1M 2M' -c 'write -P 0x62 700M 2M' -c 'write -P 0x63 5M 64k' " + h::quote(p) + " >/dev/null");
+    must_run("qemu-img create -q -f qcow2 " + h::q(p) + " 1G");
+    must_run("qemu-io -f qcow2 -c 'write -P 0x61 1M 2M' -c 'write -P 0x62 700M 2M' -c 'write -P 0x63 5M 64k' " + h::q(p) + " >/dev/null");
     qcow2_stream_options opts;
     opts.chunk = 65536;
     EXPECT_EQ(expect_same_as_qemu_img(p, d(), opts).window_peak, 0u);
@@ -120,11 +120,11 @@ TEST_F(qcow2_stream_decoder_test, holds_nothing_back_across_l2_tables_of_qemu_im
 
 TEST_F(qcow2_stream_decoder_test, decodes_compressed_extents_split_across_chunks_and_l2_tables) {
     const auto src = d() / "two-l2.raw";
-    must_run("qemu-img create -q -f raw " + h::quote(src) + " 1G");
-    must_run("head -c 3M /dev/urandom | base64 | dd of=" + h::quote(src) + " bs=1M seek=1 conv=notrunc status=none");
-    must_run("head -c 3M /dev/urandom | base64 | dd of=" + h::quote(src) + " bs=1M seek=700 conv=notrunc status=none");
+    must_run("qemu-img create -q -f raw " + h::q(src) + " 1G");
+    must_run("head -c 3M /dev/urandom | base64 | dd of=" + h::q(src) + " bs=1M seek=1 conv=notrunc status=none");
+    must_run("head -c 3M /dev/urandom | base64 | dd of=" + h::q(src) + " bs=1M seek=700 conv=notrunc status=none");
     const auto p = d() / "two-l2-c.qcow2";
-    must_run("qemu-img convert -c -f raw -O qcow2 " + h::quote(src) + " " + h::quote(p));
+    must_run("qemu-img convert -c -f raw -O qcow2 " + h::q(src) + " " + h::q(p));
     qcow2_stream_options opts;
     opts.chunk = 65536;
     const auto s = expect_same_as_qemu_img(p, d(), opts, 1000);
@@ -133,7 +133,7 @@ TEST_F(qcow2_stream_decoder_test, decodes_compressed_extents_split_across_chunks
 
 TEST_F(qcow2_stream_decoder_test, decodes_sparse_empty_image) {
     const auto p = d() / "empty.qcow2";
-    must_run("qemu-img create -q -f qcow2 " + h::quote(p) + " 1G");
+    must_run("qemu-img create -q -f qcow2 " + h::q(p) + " 1G");
     auto dec = decode_stream(p, d());
     ASSERT_TRUE(dec.stats.has_value()) << dec.stats.error().message();
     EXPECT_EQ(fs::file_size(dec.target), 1ull << 30);
@@ -143,13 +143,13 @@ TEST_F(qcow2_stream_decoder_test, decodes_sparse_empty_image) {
 TEST_F(qcow2_stream_decoder_test, decodes_image_written_in_shuffled_guest_order) {
     // 200 4 KiB writes at random guest offsets: L2 tables and data allocated in the order of writes.
     const auto p = d() / "shuffled.qcow2";
-    must_run("qemu-img create -q -f qcow2 -o cluster_size=4k " + h::quote(p) + " 256M");
+    must_run("qemu-img create -q -f qcow2 -o cluster_size=4k " + h::q(p) + " 256M");
     std::mt19937 gen(14);
     std::string cmds;
     for (int i = 0; i < 200; ++i) {
         cmds += " -c 'write -P " + std::to_string(i % 250 + 1) + " " + std::to_string((gen() % 65536) * 4096) + " 4k'";
     }
-    must_run("qemu-io -f qcow2" + cmds + " " + h::quote(p) + " >/dev/null");
+    must_run("qemu-io -f qcow2" + cmds + " " + h::q(p) + " >/dev/null");
     EXPECT_EQ(expect_same_as_qemu_img(p, d()).window_peak, 0u);
 }
 
@@ -158,9 +158,9 @@ TEST_F(qcow2_stream_decoder_test, decodes_image_written_in_shuffled_guest_order)
 // 4 KiB chunks: within one chunk, claims are served from the chunk itself.
 fs::path l1_at_end(const fs::path& dir) {
     const auto p = dir / "l1end.qcow2";
-    must_run("qemu-img create -q -f qcow2 -o cluster_size=512 " + h::quote(p) + " 32M");
-    must_run("qemu-io -f qcow2 -c 'write -P 0x42 0 256k' -c 'write -P 0x43 16M 64k' " + h::quote(p) + " >/dev/null");
-    must_run("qemu-img resize -q " + h::quote(p) + " 256M");
+    must_run("qemu-img create -q -f qcow2 -o cluster_size=512 " + h::q(p) + " 32M");
+    must_run("qemu-io -f qcow2 -c 'write -P 0x42 0 256k' -c 'write -P 0x43 16M 64k' " + h::q(p) + " >/dev/null");
+    must_run("qemu-img resize -q " + h::q(p) + " 256M");
     return p;
 }
 

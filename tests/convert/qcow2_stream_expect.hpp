@@ -34,7 +34,7 @@ inline stream_decode decode_stream(const fs::path& image, const fs::path& dir, c
 // The oracle's output for image, written next to it.
 inline fs::path qemu_raw(const fs::path& image) {
     const fs::path raw = image.string() + ".oracle";
-    must_run("qemu-img convert -f qcow2 -O raw " + hostile::quote(image) + " " + hostile::quote(raw));
+    must_run("qemu-img convert -f qcow2 -O raw " + hostile::q(image) + " " + hostile::q(raw));
     return raw;
 }
 
@@ -45,7 +45,7 @@ inline qcow2_stream_stats expect_same_as_qemu_img(const fs::path& image, const f
     EXPECT_TRUE(d.stats.has_value()) << d.stats.error().message();
     if (!d.stats) return {};
     const auto oracle = qemu_raw(image);
-    EXPECT_EQ(run_command("cmp " + hostile::quote(oracle) + " " + hostile::quote(d.target)).status, 0)
+    EXPECT_EQ(run_command("cmp " + hostile::q(oracle) + " " + hostile::q(d.target)).status, 0)
         << "decoded " << image << " differs from qemu-img convert -O raw";
     return *d.stats;
 }

@@ -37,7 +37,7 @@ protected:
     void SetUp() override { CDI_REQUIRE_TOOL("qemu-img"); }
     fs::path image(const std::string& opts, const std::string& size = "64M") {
         const auto p = dir_ / ("img" + std::to_string(++n_) + ".qcow2");
-        test::must_run("qemu-img create -q -f qcow2 " + opts + " " + h::quote(p) + " " + size);
+        test::must_run("qemu-img create -q -f qcow2 " + opts + " " + h::q(p) + " " + size);
         return p;
     }
     const fs::path& d() const { return dir_.path(); }

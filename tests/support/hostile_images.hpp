@@ -14,7 +14,7 @@
 
 namespace cdi::test::hostile {
 
-inline std::string quote(const fs::path& p) { return "'" + p.string() + "'"; }
+using cdi::test::q;  // h::q(p) in the image tests: the one shell quote (support/test_env.hpp)
 
 // Overwrites bytes at offset in place (the file keeps its size unless the write extends it).
 inline void poke(const fs::path& file, std::uint64_t offset, std::string_view bytes) {
@@ -61,7 +61,7 @@ inline std::uint64_t peek_be(const fs::path& file, std::uint64_t offset, int wid
 
 // `qemu-img info -f fmt --output=json`'s virtual-size.
 inline std::uint64_t qemu_virtual_size(const fs::path& file, std::string_view qemu_fmt) {
-    const auto out = must_run("qemu-img info -f " + std::string(qemu_fmt) + " --output=json " + quote(file));
+    const auto out = must_run("qemu-img info -f " + std::string(qemu_fmt) + " --output=json " + q(file));
     std::smatch m;
     if (!std::regex_search(out, m, std::regex("\"virtual-size\": *([0-9]+)"))) throw std::runtime_error("no virtual-size in: " + out);
     return std::stoull(m[1]);
@@ -70,7 +70,7 @@ inline std::uint64_t qemu_virtual_size(const fs::path& file, std::string_view qe
 // `size` bytes of pseudo-random data (from a fixed seed, so runs are repeatable).
 inline fs::path random_raw(const fs::path& dir, const std::string& name, std::uint64_t size) {
     const auto p = dir / name;
-    must_run("head -c " + std::to_string(size) + " /dev/urandom > " + quote(p));
+    must_run("head -c " + std::to_string(size) + " /dev/urandom > " + q(p));
     return p;
 }
 
@@ -78,7 +78,7 @@ inline fs::path random_raw(const fs::path& dir, const std::string& name, std::ui
 inline fs::path create(const fs::path& dir, const std::string& name, std::string_view fmt, const std::string& size,
                        const std::string& opts = "") {
     const auto p = dir / name;
-    must_run("qemu-img create -q -f " + std::string(fmt) + (opts.empty() ? "" : " -o " + opts) + " " + quote(p) + " " + size);
+    must_run("qemu-img create -q -f " + std::string(fmt) + (opts.empty() ? "" : " -o " + opts) + " " + q(p) + " " + size);
     return p;
 }
 
@@ -88,7 +88,7 @@ inline fs::path with_data(const fs::path& dir, const std::string& name, std::str
     const auto src = random_raw(dir, name + ".src", 2u << 20);
     const auto p = dir / name;
     must_run("qemu-img convert -f raw -O " + std::string(fmt) + (opts.empty() ? "" : " -o " + opts) + " " + extra + " " +
-             quote(src) + " " + quote(p));
+             q(src) + " " + q(p));
     fs::remove(src);
     return p;
 }
@@ -96,7 +96,7 @@ inline fs::path with_data(const fs::path& dir, const std::string& name, std::str
 // C1: a qcow2 whose backing file is `backing` (not checked for existence: -u).
 inline fs::path qcow2_backing(const fs::path& dir, const std::string& backing, std::string_view backing_fmt = "raw") {
     const auto p = dir / "backing.qcow2";
-    must_run("qemu-img create -q -f qcow2 -u -b " + quote(backing) + " -F " + std::string(backing_fmt) + " " + quote(p) + " 1M");
+    must_run("qemu-img create -q -f qcow2 -u -b " + q(backing) + " -F " + std::string(backing_fmt) + " " + q(p) + " 1M");
     return p;
 }
 
@@ -109,8 +109,8 @@ inline fs::path qcow2_json_backing(const fs::path& dir, const std::string& targe
 inline fs::path qcow2_data_file(const fs::path& dir, const std::string& target = "/etc/passwd") {
     const auto placeholder = dir / "placeholder.raw";
     const auto p = dir / "datafile.qcow2";
-    must_run("qemu-img create -q -f qcow2 -o data_file=" + placeholder.string() + ",data_file_raw=on " + quote(p) + " 1M");
-    must_run("qemu-img amend -f qcow2 -o data_file=" + target + " " + quote(p));
+    must_run("qemu-img create -q -f qcow2 -o data_file=" + placeholder.string() + ",data_file_raw=on " + q(p) + " 1M");
+    must_run("qemu-img amend -f qcow2 -o data_file=" + target + " " + q(p));
     fs::remove(placeholder);
     return p;
 }
@@ -169,7 +169,7 @@ inline fs::path qcow2_virtual(const fs::path& dir, const std::string& size) { re
 // C10: a 64 MiB qcow2 with 8 MiB written, cut to half its length.
 inline fs::path qcow2_truncated(const fs::path& dir) {
     const auto p = qcow2_v3(dir, "trunc.qcow2");
-    must_run("qemu-io -f qcow2 -c 'write -P 0x55 0 8M' " + quote(p) + " >/dev/null");
+    must_run("qemu-io -f qcow2 -c 'write -P 0x55 0 8M' " + q(p) + " >/dev/null");
     fs::resize_file(p, fs::file_size(p) / 2);
     return p;
 }
