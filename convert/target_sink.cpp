@@ -14,6 +14,7 @@
 #include <cstring>
 #include <string>
 #include <system_error>
+#include <vector>
 
 namespace cdi {
 
@@ -82,7 +83,7 @@ result<std::unique_ptr<target_sink>> target_sink::create_file(const std::filesys
 
 result<std::unique_ptr<target_sink>> target_sink::create_file(const std::filesystem::path& path,
                                                               const target_options& opts, zero_strategy zeroer) {
-    unique_fd fd(no_eintr([&] { return ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0660); }));
+    unique_fd fd(no_eintr([&] { return ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0660); }));
     if (!fd) return errno_error(errno, "creating target file " + quoted(path));
     // The umask must not narrow the mode the VM launcher relies on (CDI chmods 0660 too).
     if (::fchmod(fd.get(), 0660) != 0) {
@@ -107,7 +108,8 @@ result<std::unique_ptr<target_sink>> target_sink::open_block(const std::filesyst
 result<std::unique_ptr<target_sink>> target_sink::open_block(const std::filesystem::path& path,
                                                              const target_options& opts, zero_strategy zeroer) {
     // O_EXCL on a block device: fail with EBUSY if it is mounted or opened exclusively elsewhere.
-    auto dev = open_block_device(path, O_WRONLY | O_EXCL);
+    // O_RDWR: read_back() reads the written data through this descriptor, never the path again.
+    auto dev = open_block_device(path, O_RDWR | O_EXCL);
     if (!dev) return dev.error();
     const std::uint64_t size = dev->size;
     const std::size_t block = dev->logical_block_size;
@@ -318,6 +320,46 @@ result<void> target_sink::flush() {
         if (no_eintr([&] { return ::fsync(dfd.get()); }) != 0) return errno_error(errno, "fsync of " + quoted(dir));
         dir_synced_ = true;
     }
+    return {};
+}
+
+result<void> target_sink::read_back(std::span<std::byte> out, std::uint64_t off) {
+    if (fd_direct_) {
+        if (auto r = set_direct(false); !r) return r;  // unaligned offset and memory
+    }
+    direct_ = false;
+    std::size_t got = 0;
+    while (got < out.size()) {
+        ssize_t n;
+        do {
+            n = ::pread(fd_.get(), out.data() + got, out.size() - got, static_cast<off_t>(off + got));
+        } while (n < 0 && errno == EINTR);
+        if (n < 0) return errno_error(errno, "reading back " + name());
+        if (n == 0) return errno_error(EIO, "reading back " + name() + ": it ends before " + std::to_string(off + out.size()));
+        got += static_cast<std::size_t>(n);
+    }
+    return {};
+}
+
+result<void> target_sink::cut_back(std::uint64_t len) {
+    if (len > offset_) return make_error(errc::io, "cut_back past the end of " + name());
+    if (fd_direct_) {
+        if (auto r = set_direct(false); !r) return r;
+    }
+    direct_ = false;
+    if (block_device_) {
+        // flush() already zeroed everything past offset_; the device keeps its size.
+        std::vector<std::byte> zeros(static_cast<std::size_t>(std::min<std::uint64_t>(offset_ - len, 1u << 20)));
+        for (std::uint64_t pos = len; pos < offset_;) {
+            std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(zeros.size(), offset_ - pos));
+            if (auto r = pwrite_all(zeros.data(), n, pos); !r) return r;
+            pos += n;
+        }
+    } else if (no_eintr([&] { return ::ftruncate(fd_.get(), static_cast<off_t>(len)); }) != 0) {
+        return errno_error(errno, "truncating " + name() + " to " + std::to_string(len));
+    }
+    offset_ = len;
+    if (!opts_.scratch && no_eintr([&] { return ::fsync(fd_.get()); }) != 0) return errno_error(errno, "fsync of " + name());
     return {};
 }
 

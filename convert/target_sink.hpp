@@ -75,6 +75,13 @@ public:
     std::optional<std::uint64_t> capacity() const override { return capacity_; }
     sink_caps caps() const override;
 
+    // After flush(), on this sink's own descriptor (opened O_RDWR), so a path swapped under the
+    // writer is never followed (security.md): both turn O_DIRECT off for good (unaligned I/O).
+    // read_back fills out with the bytes at off (errc::io when the target ends before them).
+    result<void> read_back(std::span<std::byte> out, std::uint64_t off);
+    // Drops everything from len on (len <= offset()): a file is truncated, a block device zeroed over
+    // [len, offset()) (past offset() flush() already zeroed it); then fsync, and offset() is len.
+    result<void> cut_back(std::uint64_t len);
     // Removes a file target (unlink) after a failure; a no-op for block devices. Idempotent.
     void discard();
     const std::filesystem::path& path() const { return path_; }

@@ -125,8 +125,8 @@ result<phase> import_job::transfer_data_file() {
     result_.virtual_size = *copied;
     result_.data_bytes = sparse.data_bytes();
     result_.preallocation_applied = spec_.preallocate && (block_target_ || target->preallocation_applied());
+    if (auto r = strip_fixed_vhd_footer(*target); !r) return r.error();
     target.reset();
-    if (auto r = strip_fixed_vhd_footer(); !r) return r.error();
     progress_.mark_validated();
     spdlog::info("Wrote {} bytes to {} ({} bytes of data, the rest zero)", result_.virtual_size,
                  spec_.target.string(), result_.data_bytes);
@@ -136,31 +136,18 @@ result<phase> import_job::transfer_data_file() {
 // A fixed VHD is raw data followed by a 512-byte footer, so it cannot be recognised from its first
 // bytes; once streamed, a valid footer at the very end whose size matches the data before it marks
 // one, and the footer is dropped (qemu-img convert -f vpc would produce exactly the data before it).
-result<void> import_job::strip_fixed_vhd_footer() {
+// Read and cut through the sink's own descriptor, never by path: a target path swapped for a
+// symlink or another file after the write is not followed (security.md).
+result<void> import_job::strip_fixed_vhd_footer(target_sink& target) {
     if (result_.virtual_size < 1024) return {};
     std::uint64_t footer_at = result_.virtual_size - 512;
     std::array<std::byte, 512> tail{};
-    {
-        unique_fd fd(::open(spec_.target.c_str(), O_RDONLY | O_CLOEXEC));
-        if (!fd) return errno_error(errno, "cannot reopen " + spec_.target.string());
-        ssize_t n = ::pread(fd.get(), tail.data(), tail.size(), static_cast<off_t>(footer_at));
-        if (n != static_cast<ssize_t>(tail.size())) return errno_error(n < 0 ? errno : EIO, "read back " + spec_.target.string());
-    }
+    if (auto r = target.read_back(tail, footer_at); !r) return r;
     auto footer = parse_vhd_footer(tail);
     if (!footer || footer->disk_type != 2 || footer->current_size != footer_at) return {};
 
     spdlog::info("Source is a fixed VHD: dropping its 512-byte footer");
-    unique_fd fd(::open(spec_.target.c_str(), O_WRONLY | O_CLOEXEC));
-    if (!fd) return errno_error(errno, "cannot reopen " + spec_.target.string());
-    if (block_target_) {
-        std::array<std::byte, 512> zeros{};
-        if (::pwrite(fd.get(), zeros.data(), zeros.size(), static_cast<off_t>(footer_at)) != 512) {
-            return errno_error(errno, "zero the VHD footer on " + spec_.target.string());
-        }
-    } else if (::ftruncate(fd.get(), static_cast<off_t>(footer_at)) != 0) {
-        return errno_error(errno, "truncate the VHD footer off " + spec_.target.string());
-    }
-    if (::fsync(fd.get()) != 0) return errno_error(errno, "fsync " + spec_.target.string());
+    if (auto r = target.cut_back(footer_at); !r) return r;
     result_.format = image_format::vhd;
     result_.virtual_size = footer_at;
     return {};

@@ -29,6 +29,8 @@
 
 namespace cdi {
 
+class target_sink;
+
 class import_job {
 public:
     import_job(job_spec spec, const qemu_img& qemu, progress& prog, const cancel_token& cancel,
@@ -54,7 +56,7 @@ private:
     result<phase> resize();
 
     result<std::uint64_t> target_capacity() const;
-    result<void> strip_fixed_vhd_footer();
+    result<void> strip_fixed_vhd_footer(target_sink& target);
     void discard_target();
 
     job_spec spec_;

@@ -107,6 +107,44 @@ TEST_F(import_job_test, a_fixed_vhd_is_recognised_by_its_footer_and_unwrapped) {
     EXPECT_EQ(test::read_file(data_ / "disk.img"), reference(image, "vpc"));
 }
 
+// Replaces the job's target path with a symlink to `victim` once the stream has ended, i.e. after
+// the data was written and before the footer of a fixed VHD is looked for and cut off.
+class swap_target_at_end final : public source {
+public:
+    swap_target_at_end(source_ptr inner, fs::path target, fs::path victim)
+        : inner_(std::move(inner)), target_(std::move(target)), victim_(std::move(victim)) {}
+    result<std::size_t> read(std::span<std::byte> buf) override {
+        auto n = inner_->read(buf);
+        if (n && *n == 0 && !swapped_) {
+            swapped_ = true;
+            fs::rename(target_, fs::path(target_).concat(".moved"));
+            fs::create_symlink(victim_, target_);
+        }
+        return n;
+    }
+
+private:
+    source_ptr inner_;
+    fs::path target_, victim_;
+    bool swapped_ = false;
+};
+
+TEST_F(import_job_test, the_fixed_vhd_footer_is_read_and_cut_through_the_jobs_descriptor_not_the_path) {
+    auto image = src_ / "fixed.vhd";
+    must_run("qemu-img convert -f raw -O vpc -o subformat=fixed " + q(src_ / "disk.raw") + " " + q(image));
+    auto victim = dir_ / "victim.vhd";  // a fixed VHD too: following the path would truncate it
+    fs::copy_file(image, victim);
+    auto s = spec();
+    auto origin = file_source::open(image);
+    ASSERT_TRUE(origin);
+    import_job job(s, qemu_, progress_, cancel_);
+    auto r = job.run(std::make_unique<swap_target_at_end>(std::move(*origin), s.target, victim), std::nullopt);
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->format, image_format::vhd);
+    EXPECT_EQ(test::read_file(victim), test::read_file(image));  // untouched
+    EXPECT_EQ(test::read_file(fs::path(s.target).concat(".moved")), reference(image, "vpc"));
+}
+
 TEST_F(import_job_test, a_convertible_image_without_scratch_asks_for_scratch) {
     auto image = src_ / "disk.qcow2";
     must_run("qemu-img convert -f raw -O qcow2 " + q(src_ / "disk.raw") + " " + q(image));
