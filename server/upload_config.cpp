@@ -43,6 +43,9 @@ int digits(const std::string& s, std::size_t pos, std::size_t n) {
 }  // namespace
 
 int parse_tls_version(const std::string& text) {
+    // Set but empty: CDI's ocpcrypto.TLSVersion("") fails, CDI drops the error and leaves MinVersion 0,
+    // i.e. Go's server default, TLS 1.2 (Go >= 1.22). Unknown non-empty values stay a start-up error.
+    if (text.empty()) return TLS1_2_VERSION;
     if (text == "VersionTLS10") return TLS1_VERSION;
     if (text == "VersionTLS11") return TLS1_1_VERSION;
     if (text == "VersionTLS12") return TLS1_2_VERSION;

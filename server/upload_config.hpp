@@ -38,7 +38,8 @@ struct upload_config {
     static upload_config from_env(const env_lookup& getenv_fn);
 };
 
-// "VersionTLS10".."VersionTLS13" → TLS1_VERSION..TLS1_3_VERSION; anything else throws.
+// "VersionTLS10".."VersionTLS13" → TLS1_VERSION..TLS1_3_VERSION; "" (set but empty) → TLS1_2_VERSION,
+// CDI's effective default; anything else throws.
 int parse_tls_version(const std::string& text);
 
 // RFC 3339 ("2026-11-27T12:00:00Z", "...T12:00:00.5+02:00"); nullopt when it is not one.

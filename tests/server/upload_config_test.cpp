@@ -55,6 +55,11 @@ TEST(upload_config, destination_names_a_block_volume_unless_it_is_inside_the_dat
     EXPECT_FALSE(load({}).spec.block_volume);
 }
 
+TEST(upload_config, an_empty_tls_min_version_falls_back_to_tls_1_2_like_cdi) {
+    EXPECT_EQ(load({{"TLS_MIN_VERSION", ""}}).tls_min_version, TLS1_2_VERSION);
+    EXPECT_EQ(parse_tls_version(""), TLS1_2_VERSION);
+}
+
 TEST(upload_config, fatal_values_throw) {
     EXPECT_THROW(load({{"DEADLINE", "tomorrow"}}), std::invalid_argument);
     EXPECT_THROW(load({{"TLS_MIN_VERSION", "VersionSSL30"}}), std::invalid_argument);
