@@ -49,7 +49,9 @@ error archive_reader::translate(const char* doing) {
     if (src_error_) return *src_error_;
     std::string text = std::string(doing) + ": " + archive_text(a_.get());
     if (!any_header_) return make_error(errc::bad_image, "not a tar archive: " + archive_text(a_.get()));
-    if (upstream_eof_) return make_error(errc::truncated, "tar archive ends early: " + text);
+    // The upstream ended cleanly (its own framing complete: a whole body, a whole gzip stream), so the
+    // archive itself is short: damaged input (a 400 for an upload), not a transport failure.
+    if (upstream_eof_) return make_error(errc::bad_image, "tar archive ends early: " + text);
     return make_error(errc::bad_image, "damaged tar archive: " + text);
 }
 

@@ -10,8 +10,10 @@
 //   out in libarchive's blocks, never whole files.
 // - Errors are translated once here: an upstream error is returned unchanged (not libarchive's
 //   generic text); a stream that fails before its first header is errc::bad_image ("not a tar
-//   archive: ..."); a failure after the upstream ended is errc::truncated; any other libarchive
-//   failure is errc::bad_image ("damaged tar archive: ..."). libarchive's own text stays in the
+//   archive: ..."); a failure after the upstream ended cleanly is errc::bad_image ("tar archive ends
+//   early: ...": the archive is short, the carrier was whole; a carrier cut short is the upstream's
+//   own error, errc::truncated); any other libarchive failure is errc::bad_image ("damaged tar
+//   archive: ..."). libarchive's own text stays in the
 //   context.
 // - A stream that ends cleanly at an entry boundary without the two zero blocks is accepted, as
 //   GNU tar does. An empty stream is not a tar archive.

@@ -18,7 +18,8 @@
 //   finds the previous attempt's partial tree); existing directories are merged into.
 // - Limits: regular-file data bytes (holes excluded) over capacity → errc::too_large; more than
 //   max_entries entries → errc::too_large.
-// - Stream errors: not a tar → errc::bad_image ("not a tar archive: ..."), truncated → errc::truncated,
+// - Stream errors: not a tar → errc::bad_image ("not a tar archive: ..."), cut short inside a
+//   whole upstream → errc::bad_image ("tar archive ends early: ..."),
 //   upstream errors unchanged, cancel → errc::canceled. Write failures → errc::io / errc::no_space.
 // - After the archive ends the upstream is read to its clean end (checksums above see everything),
 //   then the tree is made durable with syncfs(dest_dir) before success is returned.

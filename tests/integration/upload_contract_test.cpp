@@ -75,6 +75,23 @@ TEST_F(upload_contract_test, an_unsafe_archive_entry_is_a_400_naming_its_class_a
     EXPECT_EQ(test::read_file(data_ / "hello.txt"), (std::vector<char>{'h', 'e', 'l', 'l', 'o'}));
 }
 
+// A complete body (its Content-Length all sent) holding a tar cut short is the client's bad input:
+// 400 naming the cause, nothing unpacked kept, and the server takes the next upload. A body cut
+// short itself stays a 500 E_TRUNCATED (the transport, not the archive).
+TEST_F(upload_contract_test, a_tar_cut_short_inside_a_complete_body_is_a_400_naming_the_cause) {
+    auto& s = start();
+    test::python_tar(dir_ / "short.tar", "reg('first.txt', b'kept?')\nreg('disk.img', b'd' * 50000)");
+    fs::resize_file(dir_ / "short.tar", 20000);
+    EXPECT_EQ(curl("--data-binary @" + q(dir_ / "short.tar"), "/v1beta1/upload-archive"), "400") << s.log();
+    EXPECT_EQ(body().rfind("Saving stream failed: E_BAD_IMAGE: ", 0), 0u) << body();
+    EXPECT_NE(body().find("tar archive ends early"), std::string::npos) << body();
+    EXPECT_FALSE(fs::exists(data_ / "first.txt"));
+    EXPECT_FALSE(fs::exists(data_ / "disk.img"));
+    test::python_tar(dir_ / "good.tar", "reg('hello.txt', b'hello')");
+    EXPECT_EQ(curl("--data-binary @" + q(dir_ / "good.tar"), "/v1beta1/upload-archive"), "200") << body() << s.log();
+    EXPECT_EQ(s.wait(), 0) << s.log();
+}
+
 // A client retrying while an upload runs reads 503 whatever its request looks like: a form without
 // a boundary (400 when idle) or an async clone (500 when idle) included; the upload is untouched.
 TEST_F(upload_contract_test, requests_racing_an_upload_read_503_before_their_route_validation) {
