@@ -85,12 +85,12 @@ bool says_no_space(std::string_view text) {
            text.find("Disk quota exceeded") != std::string_view::npos;
 }
 
-// "qemu-img <what> failed: <last stderr line>: exit status N", classified.
-error tool_failure(std::string_view what, const subprocess_result& r) {
-    std::string msg = "qemu-img " + std::string(what) + " failed: ";
-    if (auto line = last_line(r.stderr_text); !line.empty()) msg += std::string(line) + ": ";
-    msg += describe_exit(r.exit_status);
-    return make_error(says_no_space(r.stderr_text) ? errc::no_space : errc::convert_failed, std::move(msg));
+// "qemu-img <what> -f <format> failed: exit status N", classified (a full target is errc::no_space);
+// qemu-img's stderr goes to the log only, as for info and check.
+error tool_failure(std::string_view what, std::string_view format, const std::string& file, const subprocess_result& r) {
+    log_tool_stderr(what, format, file, r);
+    return make_error(says_no_space(r.stderr_text) ? errc::no_space : errc::convert_failed,
+                      "qemu-img " + std::string(what) + " -f " + std::string(format) + " failed: " + describe_exit(r.exit_status));
 }
 
 std::optional<std::uint64_t> json_u64(const boost::json::value* v) {
@@ -212,14 +212,15 @@ namespace {
 
 // Runs each command line in turn, moving to the next only when qemu-img answers "Unsupported
 // preallocation mode" (CDI's fallback order); any other failure, or the last one, is the result.
-result<void> run_with_prealloc_fallback(std::string_view what, const std::vector<std::vector<std::string>>& argvs,
-                                        const subprocess_options& so) {
+// format and file name the input in the log line of a failure.
+result<void> run_with_prealloc_fallback(std::string_view what, std::string_view format, const std::string& file,
+                                        const std::vector<std::vector<std::string>>& argvs, const subprocess_options& so) {
     for (std::size_t i = 0; i < argvs.size(); ++i) {
         auto run = run_subprocess(argvs[i], so);
         if (!run) return run.error();
         if (run->exit_status == 0) return {};
         const bool unsupported = run->stderr_text.find(unsupported_prealloc) != std::string::npos;
-        if (!unsupported || i + 1 == argvs.size()) return tool_failure(what, *run);
+        if (!unsupported || i + 1 == argvs.size()) return tool_failure(what, format, file, *run);
     }
     return make_error(errc::convert_failed, "qemu-img " + std::string(what) + ": no command to run");
 }
@@ -265,7 +266,7 @@ result<bool> qemu_img::convert(const fs::path& src, std::string_view format, con
         argv.push_back(out);
         argvs.push_back(std::move(argv));
     }
-    if (auto r = run_with_prealloc_fallback("convert", argvs, so); !r) return r.error();
+    if (auto r = run_with_prealloc_fallback("convert", format, local_path(src), argvs, so); !r) return r.error();
     return opts.preallocate;
 }
 
@@ -281,7 +282,7 @@ result<void> qemu_img::resize(const fs::path& path, std::uint64_t bytes, bool pr
     }
     subprocess_options so;
     so.no_progress_timeout = resize_no_progress;
-    return run_with_prealloc_fallback("resize", argvs, so);
+    return run_with_prealloc_fallback("resize", "raw", local_path(path), argvs, so);
 }
 
 result<void> qemu_img::create_raw(const fs::path& path, std::uint64_t bytes, bool preallocate) const {
@@ -296,7 +297,7 @@ result<void> qemu_img::create_raw(const fs::path& path, std::uint64_t bytes, boo
     }
     subprocess_options so;
     so.no_progress_timeout = resize_no_progress;
-    return run_with_prealloc_fallback("create", argvs, so);
+    return run_with_prealloc_fallback("create", "raw", local_path(path), argvs, so);
 }
 
 }  // namespace cdi

@@ -64,13 +64,15 @@ public:
     // qemu-img convert [prealloc] -f <format> -O raw -t <cache> -p [-W -m 16] [-n] src dst
     // (-W -m 16 with -t none only). Returns whether preallocation was applied. A file dst must not
     // exist (the caller removes it first); on failure dst is left as qemu-img left it, for the caller
-    // to remove. Failure: errc::convert_failed "qemu-img convert failed: <last stderr line>: exit
-    // status N" (errc::no_space when qemu says the disk is full); errc::timeout / errc::canceled from
+    // to remove. Failure: errc::convert_failed "qemu-img convert -f <format> failed: exit status N"
+    // (errc::no_space when qemu says the disk is full; qemu's stderr is logged, never in the
+    // message, as for info and check: it names host paths); errc::timeout / errc::canceled from
     // the watchdog. Exit 0 is trusted as far as qemu-img goes: the caller checks the target's size
     // (a broken qemu-img may exit 0 without writing).
     result<bool> convert(const std::filesystem::path& src, std::string_view format, const std::filesystem::path& dst,
                          const convert_options& opts) const;
 
+    // resize and create_raw fail like convert: "qemu-img resize -f raw failed: exit status N".
     // qemu-img resize -f raw [--preallocation=falloc, falling back to =full] path bytes (contract 2.6).
     result<void> resize(const std::filesystem::path& path, std::uint64_t bytes, bool preallocate) const;
 
