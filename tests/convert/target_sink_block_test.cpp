@@ -92,6 +92,24 @@ TEST(target_sink_block, capacity_is_the_device_size) {
     EXPECT_EQ((*t)->capacity(), 5 * MiB);
 }
 
+// cut_back on a device zeroes the cut range (the device keeps its size); read_back reads it back.
+TEST(target_sink_block, cut_back_zeroes_the_cut_range_and_read_back_reads_the_device) {
+    patterned_loop loop;
+    auto s = target_sink::open_block(loop.path(), {});
+    ASSERT_TRUE(s) << s.error().message();
+    bytes data(10000, std::byte{0x55});
+    ASSERT_TRUE((*s)->write(data));
+    ASSERT_TRUE((*s)->flush());
+    bytes tail(512);
+    ASSERT_TRUE((*s)->read_back(tail, 10000 - 512));
+    EXPECT_EQ(tail, bytes(512, std::byte{0x55}));
+    auto r = (*s)->cut_back(10000 - 512);
+    ASSERT_TRUE(r) << r.error().message();
+    auto want = bytes(10000 - 512, std::byte{0x55});
+    want.resize(64 * 1024, std::byte{0});
+    EXPECT_EQ(read_device(loop.path(), 64 * 1024), want);
+}
+
 TEST(target_sink_block, open_is_exclusive) {
     CDI_REQUIRE_LOOP();
     patterned_loop loop;

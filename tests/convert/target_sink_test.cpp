@@ -94,6 +94,33 @@ TEST(target_sink, file_length_is_exact_with_trailing_zero_run_and_unaligned_tail
     }
 }
 
+// After flush the sink reads its tail and cuts it off through its own descriptor: a path swapped
+// for another file meanwhile is neither read nor truncated (import_job's fixed-VHD footer).
+TEST(target_sink, read_back_and_cut_back_use_the_sinks_descriptor_not_the_path) {
+    temp_dir dir;
+    auto path = dir / "disk.img";
+    auto s = target_sink::create_file(path, {});
+    ASSERT_TRUE(s) << s.error().message();
+    auto data = random_bytes(10000);
+    ASSERT_TRUE((*s)->write(data));
+    ASSERT_TRUE((*s)->flush());
+    fs::rename(path, dir / "moved.img");
+    auto other = random_bytes(10000, 2);
+    write_file(path, other.data(), other.size());
+
+    bytes tail(512);
+    auto r = (*s)->read_back(tail, 10000 - 512);
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(tail, bytes(data.end() - 512, data.end()));
+    bytes past(512);
+    EXPECT_TRUE((*s)->read_back(past, 10000 - 100).error().is(errc::io));  // the target ends first
+    ASSERT_TRUE((*s)->cut_back(10000 - 512));
+    EXPECT_EQ((*s)->offset(), 10000u - 512);
+    EXPECT_EQ(read_file_bytes(dir / "moved.img"), bytes(data.begin(), data.end() - 512));
+    EXPECT_EQ(read_file_bytes(path), other);
+    EXPECT_FALSE((*s)->cut_back(10000));  // past the end
+}
+
 TEST(target_sink, file_is_created_with_mode_0660_whatever_the_umask) {
     temp_dir dir;
     auto old = ::umask(077);
