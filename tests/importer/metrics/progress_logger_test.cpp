@@ -2,9 +2,9 @@
 // none while nothing changes, and a prompt stop when the job ends (the destructor joins at once).
 #include "importer/metrics/progress_logger.hpp"
 
+#include "support/log_capture.hpp"
+
 #include <gtest/gtest.h>
-#include <spdlog/sinks/ringbuffer_sink.h>
-#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <memory>
@@ -17,27 +17,12 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Routes spdlog's default logger into a ring buffer for the test's life (read under the sink's lock,
-// so the test can wait for a line while the logger's thread writes).
 class progress_logger_test : public ::testing::Test {
 protected:
-    progress_logger_test() : previous_(spdlog::default_logger()) {
-        auto logger = std::make_shared<spdlog::logger>("test", sink_);
-        logger->set_pattern("%v");
-        spdlog::set_default_logger(logger);
-    }
-    ~progress_logger_test() override { spdlog::set_default_logger(previous_); }
+    std::vector<std::string> lines() { return log_.lines(); }
+    std::vector<std::string> wait_for_lines(std::size_t n) { return log_.wait_for_lines(n); }
 
-    std::vector<std::string> lines() { return sink_->last_formatted(); }
-    // Waits (up to 10 s: the machine may be busy) until at least n lines were logged.
-    std::vector<std::string> wait_for_lines(std::size_t n) {
-        const auto deadline = std::chrono::steady_clock::now() + 10s;
-        while (lines().size() < n && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
-        return lines();
-    }
-
-    std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_ = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(100);
-    std::shared_ptr<spdlog::logger> previous_;
+    test::log_capture log_{"%v"};
     progress prog_;
 };
 
