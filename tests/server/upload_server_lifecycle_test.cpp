@@ -113,8 +113,10 @@ TEST_F(upload_server_lifecycle_test, a_signal_while_idle_exits_1_without_a_termi
 }
 
 TEST_F(upload_server_lifecycle_test, a_signal_during_an_upload_fails_its_body_with_canceled_and_aborts_its_wait) {
-    upload_server server(config());
+    // Declared before the server, so destroyed after it: the server still holds the channel, whose
+    // timer must go before its io_context (ASan: use after free otherwise).
     boost::asio::io_context side;  // the channel's io side is not exercised here
+    upload_server server(config());
     auto channel = std::make_shared<body_channel>(side.get_executor(), 1);
     int aborts = 0;
     server.set_active(channel, [&] {
@@ -133,8 +135,8 @@ TEST_F(upload_server_lifecycle_test, a_signal_during_an_upload_fails_its_body_wi
 }
 
 TEST_F(upload_server_lifecycle_test, after_clear_active_a_signal_ends_the_server_at_once) {
+    boost::asio::io_context side;  // outlives the server, which may still hold the channel
     upload_server server(config());
-    boost::asio::io_context side;
     auto channel = std::make_shared<body_channel>(side.get_executor(), 1);
     bool aborted = false;
     server.set_active(channel, [&] {
