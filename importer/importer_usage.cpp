@@ -2,19 +2,19 @@
 // variable the configuration reads is named here).
 #include "importer/importer_usage.hpp"
 
+#include "importer/pod/command_line.hpp"
+
+#include <string>
+
 namespace cdi {
 
 std::string_view importer_usage() noexcept {
-    return R"(cdi-importer: the importer pod of KubeVirt's Containerized Data Importer (CDI). It writes one
+    // Built once; the flags block is command_line's, shared by both binaries.
+    static const std::string text = R"(cdi-importer: the importer pod of KubeVirt's Containerized Data Importer (CDI). It writes one
 disk image from a source into the pod's volume, then exits: 0 with a JSON termination message, or 1
 with an "Unable to ..." line. Configured by the environment, as the CDI controller sets it.
 
-Usage: cdi-importer [-v=N] [-alsologtostderr] [-logtostderr]
-       cdi-importer -h | --help | --version
-  -v=N            log level; 3 and above adds debug lines (logs go to stderr)
-  -h, --help      print this text and exit
-  --version       print the version and commit and exit
-
+)" + command_line_usage("cdi-importer") + R"(
 Environment:
   IMPORTER_SOURCE        none (blank disk), http, registry, or file (a local path)
   IMPORTER_ENDPOINT      the image's URL (http://, https://, docker://, oci-archive:) or file path
@@ -57,6 +57,7 @@ Example:
   CDI_DATA_DIR=/tmp/data CDI_SCRATCH_DIR=/tmp/scratch CDI_TERMINATION_LOG=/tmp/termination-log \
   CDI_METRICS_PORT=0 cdi-importer
 )";
+    return text;
 }
 
 }  // namespace cdi

@@ -2,20 +2,20 @@
 // configuration reads is named here).
 #include "server/upload_usage.hpp"
 
+#include "importer/pod/command_line.hpp"
+
+#include <string>
+
 namespace cdi {
 
 std::string_view upload_usage() noexcept {
-    return R"(cdi-uploadserver: the upload pod of KubeVirt's Containerized Data Importer (CDI), also the target
+    // Built once; the flags block is command_line's, shared by both binaries.
+    static const std::string text = R"(cdi-uploadserver: the upload pod of KubeVirt's Containerized Data Importer (CDI), also the target
 of a host-assisted clone. It serves HTTPS with client certificates, takes one disk image (or a tar
 archive, or a clone source's stream) into the pod's volume, then exits 0 with a JSON termination
 message. Configured by the environment, as the CDI upload controller sets it.
 
-Usage: cdi-uploadserver [-v=N] [-alsologtostderr] [-logtostderr]
-       cdi-uploadserver -h | --help | --version
-  -v=N            log level; 3 and above adds debug lines (logs go to stderr)
-  -h, --help      print this text and exit
-  --version       print the version and commit and exit
-
+)" + command_line_usage("cdi-uploadserver") + R"(
 Environment:
   TLS_KEY_FILE, TLS_CERT_FILE
                       the server's key and certificate (PEM; required)
@@ -51,6 +51,7 @@ Example:
   LISTEN_PORT=8443 CDI_DATA_DIR=/tmp/data CDI_SCRATCH_DIR=/tmp/scratch \
   CDI_TERMINATION_LOG=/tmp/termination-log cdi-uploadserver
 )";
+    return text;
 }
 
 }  // namespace cdi

@@ -40,6 +40,15 @@ command_line parse_command_line(std::span<char*> args) {
     return cl;
 }
 
+std::string command_line_usage(std::string_view program) {
+    const std::string p(program);
+    return "Usage: " + p + " [-v=N] [-alsologtostderr] [-logtostderr]\n"
+           "       " + p + " -h | --help | --version\n"
+           "  -v=N            log level; 3 and above adds debug lines (logs go to stderr)\n"
+           "  -h, --help      print this text and exit\n"
+           "  --version       print the version and commit and exit\n";
+}
+
 std::optional<int> answer_help_or_version(const command_line& cl, std::string_view program, std::string_view usage,
                                           std::ostream& out) {
     switch (cl.what) {

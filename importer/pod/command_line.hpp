@@ -24,6 +24,10 @@ struct command_line {
 // `ignored`, as the controller may add new flags. Pure; never throws.
 command_line parse_command_line(std::span<char*> args);
 
+// The "Usage:" lines and the flags parse_command_line understands, as program's --help shows them
+// (both binaries take the same flags: one text).
+std::string command_line_usage(std::string_view program);
+
 // --help: `usage` on out; --version: "<program> <version> (commit <hash>)" on out (importer/pod/version).
 // Returns the exit status (0) when the request was answered, nullopt when the binary should run.
 std::optional<int> answer_help_or_version(const command_line& cl, std::string_view program, std::string_view usage,
