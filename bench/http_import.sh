@@ -8,7 +8,11 @@
 # Environment:
 #   BENCH_SIZE, BENCH_DIR, REPS   as bench/run.sh (inputs shared with it)
 #   BENCH_IMPORTER                the cdi-importer binary (default <repo>/build-bench/importer/cdi-importer)
-#   BENCH_ONLY                    subset of: qcow2 xz gz (default all)
+#   BENCH_ONLY                    subset of: qcow2 qcow2c qcow2-delay xz gz (default all)
+# qcow2 also runs ours with CDI_CONVERTER=qemu-img (staged in scratch, then qemu-img: the path before
+# issue 14) as a peer; qcow2c is the same disk with zlib-compressed clusters (qemu-img convert -c);
+# qcow2-delay goes through bench/delay_proxy.py adding 25 ms each way, against a plain curl download
+# of the same file through the same proxy (the bar: ours/peer >= 0.8).
 # Needs root (drops the page cache before every timed run).
 # shellcheck disable=SC2016
 set -euo pipefail
@@ -22,7 +26,7 @@ size=$(bench_bytes "${BENCH_SIZE:-2G}")
 dir=${BENCH_DIR:-/var/tmp/cdi-bench}
 reps=${REPS:-3}
 importer=${BENCH_IMPORTER:-$repo/build-bench/importer/cdi-importer}
-only=${BENCH_ONLY:-qcow2 xz gz}
+only=${BENCH_ONLY:-qcow2 qcow2c qcow2-delay xz gz}
 
 [[ $(id -u) -eq 0 ]] || bench_die "run as root: every timed run starts with drop_caches"
 [[ -x $importer ]] || bench_die "no importer at $importer (cmake --build build-bench --target cdi-importer)"
@@ -59,10 +63,28 @@ for _ in $(seq 100); do
 done
 export BASE="http://127.0.0.1:$port"
 
-ours() { # file name on the server
-  env -i PATH="$PATH" IMPORTER_SOURCE=http IMPORTER_ENDPOINT="$BASE/$1" IMPORTER_CONTENTTYPE=kubevirt \
-    CDI_DATA_DIR="$TARGET_DIR" CDI_SCRATCH_DIR="$SCRATCH_DIR" CDI_BLOCK_DEVICE=/nonexistent \
+# The same nginx 25 ms away in each direction.
+python3 "$here/delay_proxy.py" 0 127.0.0.1 "$port" 25 "$work/proxy.port" &
+proxy_pid=$!
+trap 'kill $nginx_pid $proxy_pid 2> /dev/null || true' EXIT
+for _ in $(seq 100); do [[ -s $work/proxy.port ]] && break; sleep 0.05; done
+export FAR="http://127.0.0.1:$(cat "$work/proxy.port")"
+
+ours() { # file name on the server, base URL (default $BASE), converter (default stream)
+  env -i PATH="$PATH" IMPORTER_SOURCE=http IMPORTER_ENDPOINT="${2:-$BASE}/$1" IMPORTER_CONTENTTYPE=kubevirt \
+    CDI_DATA_DIR="$TARGET_DIR" CDI_SCRATCH_DIR="$SCRATCH_DIR" CDI_BLOCK_DEVICE=/nonexistent CDI_CONVERTER="${3:-stream}" \
     CDI_TERMINATION_LOG="$TARGET_DIR/../termination-log" CDI_METRICS_PORT=0 OWNER_UID=bench "$IMPORTER"
+  local rc=$?
+  # Scratch bytes written by the run: its scratch directory must be empty at the end.
+  [[ -z $(ls -A "$SCRATCH_DIR") ]] || { echo "scratch not empty after the import" >&2; return 1; }
+  return $rc
+}
+# A plain download of the file into the target directory, synced (the delay row's bar).
+curl_download() { # URL
+  curl -sS -o "$TARGET_DIR/download" "$1" && sync "$TARGET_DIR/download"
+  # A download is no disk: bench_compare's check of the output (meant for ours) is pointed at the
+  # reference itself, at no cost to the timing.
+  ln -s "$REF" "$TARGET_DIR/disk.img"
 }
 # CDI's nbdkit command line (contract 2.10), then its qemu-img convert (-t writeback -p -O raw).
 nbdkit_convert() { # file name, extra filter
@@ -88,12 +110,19 @@ curl_scratch_convert() { # file name, decompressor or "", qemu format
   rm "$SCRATCH_DIR/tmpimage"
   sync "$TARGET_DIR/disk.img"
 }
-export -f ours nbdkit_convert curl_scratch_convert
+export REF=$ref
+export -f ours nbdkit_convert curl_scratch_convert curl_download
 
 declare -A runners
 runners[qcow2]='ours disk.qcow2
 nbdkit_convert disk.qcow2
-curl_scratch_convert disk.qcow2 "" qcow2'
+curl_scratch_convert disk.qcow2 "" qcow2
+ours disk.qcow2 "$BASE" qemu-img'
+runners[qcow2c]='ours disk.c.qcow2
+nbdkit_convert disk.c.qcow2
+curl_scratch_convert disk.c.qcow2 "" qcow2'
+runners[qcow2-delay]='ours disk.qcow2 "$FAR"
+curl_download "$FAR/disk.qcow2"'
 runners[xz]='ours disk.raw.xz
 nbdkit_convert disk.raw.xz xz
 curl_scratch_convert disk.raw.xz "xz -dc -T0" raw'

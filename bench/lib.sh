@@ -51,6 +51,7 @@ bench_build_inputs() {
   local stamp="$dir/inputs-$size.done"
   if [[ -f $stamp ]]; then
     bench_log "reusing inputs in $dir (virtual size $size)"
+    bench_build_derived_inputs "$dir"
     return 0
   fi
   mkdir -p "$dir"
@@ -77,8 +78,19 @@ bench_build_inputs() {
   zstd -q -3 -T2 -c "$dir/disk.raw" > "$dir/disk.raw.zst"
   bench_log "converting: qemu-img convert -O qcow2"
   qemu-img convert -f raw -O qcow2 "$dir/disk.raw" "$dir/disk.qcow2"
+  bench_build_derived_inputs "$dir"
   sync
   touch "$stamp"
+}
+
+# Inputs added after the first ones (issue 14), built from disk.raw when missing, so a reused input
+# directory gains them without a rebuild of the rest.
+bench_build_derived_inputs() {
+  local dir=$1
+  if [[ ! -f $dir/disk.c.qcow2 ]]; then
+    bench_log "converting: qemu-img convert -c -O qcow2 (zlib-compressed clusters, as cloud images ship)"
+    qemu-img convert -c -f raw -O qcow2 "$dir/disk.raw" "$dir/disk.c.qcow2.part" && mv "$dir/disk.c.qcow2.part" "$dir/disk.c.qcow2"
+  fi
 }
 
 # Runs a command and prints "seconds max_rss_kib exit_status"; the command's own stdout/stderr go

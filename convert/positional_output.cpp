@@ -67,12 +67,15 @@ result<void> positional_file::flush() {
 
 result<void> coalescing_output::write_at(std::uint64_t offset, std::span<const std::byte> data) {
     if (auto r = send_zeros(); !r) return r;
-    if (data_len_ > 0 && (offset != data_at_ + data_len_ || data_len_ + data.size() > buf_.size())) {
+    if (data_len_ > 0 && (offset != data_at_ + data_len_ || data_len_ + data.size() > limit_)) {
         if (auto r = send_data(); !r) return r;
     }
-    if (data.size() >= buf_.size()) return target_.write_at(offset, data);
-    if (data_len_ == 0) data_at_ = offset;
-    std::memcpy(buf_.data() + data_len_, data.data(), data.size());
+    if (data.size() >= limit_) return target_.write_at(offset, data);
+    if (data_len_ == 0) {
+        data_at_ = offset;
+        lead_ = static_cast<std::size_t>(offset % align);
+    }
+    std::memcpy(buf_.data() + lead_ + data_len_, data.data(), data.size());
     data_len_ += data.size();
     return {};
 }
@@ -92,7 +95,7 @@ result<void> coalescing_output::zero_at(std::uint64_t offset, std::uint64_t len)
 result<void> coalescing_output::send_data() {
     if (data_len_ == 0) return {};
     const std::size_t n = std::exchange(data_len_, 0);
-    return target_.write_at(data_at_, std::span(buf_).first(n));
+    return target_.write_at(data_at_, std::span<const std::byte>(buf_.data() + lead_, n));
 }
 
 result<void> coalescing_output::send_zeros() {

@@ -6,6 +6,7 @@
 // Thread-safety: none.
 #include "cdi/error.hpp"
 #include "cdi/unique_fd.hpp"
+#include "convert/aligned_buffer.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -53,7 +54,10 @@ private:
 // send it first. flush() sends everything, then flushes target, which must outlive this.
 class coalescing_output final : public positional_output {
 public:
-    explicit coalescing_output(positional_output& target, std::size_t buffer = 1u << 20) : target_(target), buf_(buffer) {}
+    // The run is kept at the same offset modulo 4 KiB in memory as on the target, so an O_DIRECT
+    // target writes its aligned middle straight from this buffer, with no bounce copy.
+    explicit coalescing_output(positional_output& target, std::size_t buffer = 1u << 20)
+        : target_(target), buf_(buffer + align), limit_(buffer) {}
 
     result<void> write_at(std::uint64_t offset, std::span<const std::byte> data) override;
     result<void> zero_at(std::uint64_t offset, std::uint64_t len) override;
@@ -65,8 +69,12 @@ private:
     result<void> send_data();
     result<void> send_zeros();
 
+    static constexpr std::size_t align = 4096;
+
     positional_output& target_;
-    std::vector<std::byte> buf_;
+    aligned_buffer buf_;
+    std::size_t limit_;      // bytes a run may gather
+    std::size_t lead_ = 0;   // data_at_ % align: where the run starts in buf_
     std::uint64_t data_at_ = 0;
     std::size_t data_len_ = 0;
     std::uint64_t zero_at_ = 0;

@@ -76,6 +76,7 @@ result<qcow2_stream_stats> qcow2_stream_decoder::run_to_end(positional_output& o
     const std::uint64_t chunk = std::max<std::uint64_t>(cs, (opts_.chunk + cs - 1) / cs * cs);
     std::vector<std::byte> buf(static_cast<std::size_t>(chunk));
     for (;;) {
+        if (opts_.cancel && opts_.cancel->canceled()) return make_error(errc::canceled, "the job was canceled");
         auto n = read_full(*src_, buf);
         if (!n) return n.error();
         if (*n == 0) break;

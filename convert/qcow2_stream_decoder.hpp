@@ -17,6 +17,7 @@
 // Not yet: spilling the window to scratch, range
 // re-fetch of passed bytes; wiring into the importer and upload paths.
 // Thread-safety: none (the worker thread is internal). The source and output must outlive the decoder.
+#include "cdi/progress.hpp"
 #include "cdi/source.hpp"
 #include "convert/positional_output.hpp"
 #include "convert/qcow2_header.hpp"
@@ -33,6 +34,7 @@ namespace cdi {
 struct qcow2_stream_options {
     std::uint64_t window_limit = 32ull << 20;  // bytes held before their table arrives
     std::size_t chunk = 4u << 20;              // bytes read from the source at a time (rounded to clusters)
+    const cancel_token* cancel = nullptr;      // checked between chunks: errc::canceled
 };
 
 struct qcow2_stream_stats {

@@ -138,6 +138,7 @@ importer_config importer_config::from_env(const env_lookup& getenv_fn, const std
     c.spec.preallocate = parse_go_bool("PREALLOCATION", env(getenv_fn, "PREALLOCATION"));
     // CACHE_MODE (CDI: "TRYNONE" or unset) is accepted; O_DIRECT is tried either way (job.hpp).
     c.spec.cache = cache_mode::try_none;
+    c.spec.convert_with = parse_converter(env(getenv_fn, "CDI_CONVERTER"));
 
     c.http = http_from_env(getenv_fn, environ_entries);
     c.checksum = env(getenv_fn, "IMPORTER_CHECKSUM");

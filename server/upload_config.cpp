@@ -150,6 +150,7 @@ upload_config upload_config::from_env(const env_lookup& getenv_fn) {
     c.spec.filesystem_overhead = lenient_overhead(env(getenv_fn, "FILESYSTEM_OVERHEAD"));
     c.spec.preallocate = lenient_bool(env(getenv_fn, "PREALLOCATION"));
     c.spec.cache = cache_mode::try_none;  // as the importer (cdi/job.hpp)
+    c.spec.convert_with = parse_converter(env(getenv_fn, "CDI_CONVERTER"));
     return c;
 }
 

@@ -3,7 +3,10 @@
 #include "convert/block_device.hpp"
 #include "convert/durable.hpp"
 #include "convert/image_inspector.hpp"
+#include "convert/image_reader.hpp"
 #include "convert/overlapped_copy.hpp"
+#include "convert/positional_target.hpp"
+#include "convert/write_behind_output.hpp"
 #include "convert/sparse_writer.hpp"
 #include "convert/target_sink.hpp"
 #include "importer/stages/counting_source.hpp"
@@ -90,10 +93,21 @@ result<phase> import_job::info() {
         return make_error(errc::bad_image, std::string(to_string(pipe_->format)) + " images are not supported");
     default: break;
     }
-    if (!needs_conversion(pipe_->format)) return phase::transfer_data_file;  // raw, ISO, tar (kubevirt: verbatim)
+    if (!needs_conversion(pipe_->format)) {  // raw, ISO, tar (kubevirt: verbatim)
+        // An uncompressed stream of known length (an upload's Content-Length, a file, HTTP) that
+        // cannot fit is refused now, before its body is read (the sink would refuse it anyway, later).
+        const auto length = pipe_->layers.empty() ? pipe_->top->size_hint() : std::nullopt;
+        if (length && *length > capacity_) return too_large_error(*length, capacity_);
+        return phase::transfer_data_file;
+    }
 
+    // A local uncompressed file is read at random by qemu-img in place: nothing to gain by streaming.
+    const bool local_file = origin_path_ && pipe_->layers.empty();
+    if (pipe_->format == image_format::qcow2 && spec_.convert_with == converter::stream && !local_file) {
+        return start_stream_convert();
+    }
     progress_.set_needs_conversion(true);
-    if (origin_path_ && pipe_->layers.empty()) {
+    if (local_file) {
         convert_input_ = *origin_path_;
         pipe_->top.reset();  // qemu-img reads the file itself
         progress_.mark_transfer_done();
@@ -199,7 +213,40 @@ result<phase> import_job::transfer_data_dir() {
     return phase::complete;
 }
 
+result<phase> import_job::start_stream_convert() {
+    qcow2_stream_options opts;
+    opts.cancel = &cancel_;
+    auto dec = qcow2_stream_decoder::start(*pipe_->top, opts);
+    if (!dec) return dec.error();
+    if (dec->virtual_size() > capacity_) return too_large_error(dec->virtual_size(), capacity_);
+    spdlog::info("Decoding the qcow2 (virtual size {} bytes, {}-byte clusters) as it arrives", dec->virtual_size(),
+                 dec->header().cluster_size());
+    stream_.emplace(std::move(*dec));
+    return phase::convert;
+}
+
+// The qcow2 goes from the stream into the target at its guest offsets; nothing is staged.
+result<phase> import_job::convert_stream() {
+    const positional_target_options opts{.capacity = capacity_, .preallocate = spec_.preallocate, .direct_io = true};
+    auto target = positional_target::open(spec_.target, block_target_, stream_->virtual_size(), opts);
+    if (!target) return target.error();
+    if (!block_target_) target_touched_ = true;
+    write_behind_output behind(**target);  // the disk writes while the next bytes arrive
+    auto stats = stream_->run(behind);     // ends with the target's flush: data and directory fsynced
+    if (!stats) return stats.error();
+    progress_.mark_transfer_done();
+    progress_.mark_validated();
+    result_.virtual_size = stream_->virtual_size();
+    result_.data_bytes = (*target)->data_bytes();
+    result_.preallocation_applied = (*target)->preallocation_applied();
+    spdlog::info("Decoded {} bytes of qcow2 into {}: {} data and {} compressed clusters, {} bytes held back at most",
+                 stats->stream_bytes, spec_.target.string(), stats->data_clusters, stats->compressed_clusters,
+                 stats->window_peak);
+    return phase::resize;
+}
+
 result<phase> import_job::convert() {
+    if (stream_) return convert_stream();
     const fs::path& staged = convert_input_;
     const image_format fmt = pipe_->format;
     const std::string qfmt(qemu_format_name(fmt));
@@ -266,11 +313,7 @@ result<phase> import_job::resize() {
             spdlog::info("Image size {} is larger than the requested size {}: not shrinking", result_.virtual_size, want);
         }
     }
-    if (result_.virtual_size > capacity_) {
-        return make_error(errc::too_large, "virtual image size " + std::to_string(result_.virtual_size) +
-                                               " is larger than the reported available storage " +
-                                               std::to_string(capacity_) + ". A larger PVC is required");
-    }
+    if (result_.virtual_size > capacity_) return too_large_error(result_.virtual_size, capacity_);
     if (::chmod(spec_.target.c_str(), 0660) != 0) return errno_error(errno, "chmod " + spec_.target.string());
     if (auto r = make_durable(spec_.target); !r) return r.error();
     return phase::complete;

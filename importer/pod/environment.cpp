@@ -20,4 +20,10 @@ bool parse_go_bool(const std::string& name, const std::string& value) {
     throw std::invalid_argument(name + " \"" + value + "\" is not a boolean");
 }
 
+converter parse_converter(const std::string& value) {
+    if (value.empty() || value == "stream") return converter::stream;
+    if (value == "qemu-img") return converter::qemu_img;
+    throw std::invalid_argument("CDI_CONVERTER \"" + value + "\" is neither \"stream\" nor \"qemu-img\"");
+}
+
 }  // namespace cdi

@@ -1,6 +1,8 @@
 #pragma once
 // Reading a pod's environment the way CDI's Go binaries do, for both binaries' start-up
 // configuration. The lookup is injected (std::getenv in the binaries, a map in tests).
+#include "cdi/job.hpp"
+
 #include <functional>
 #include <string>
 
@@ -14,5 +16,10 @@ std::string env(const env_lookup& getenv_fn, const char* name, const char* fallb
 // Go's strconv.ParseBool: 1 t T TRUE true True / 0 f F FALSE false False; empty is false.
 // Anything else throws std::invalid_argument naming the variable (start-up only).
 bool parse_go_bool(const std::string& name, const std::string& value);
+
+// CDI_CONVERTER, our operator switch (both binaries): "stream" or empty (the default: qcow2 decoded
+// as it arrives) or "qemu-img" (staged in scratch and converted by qemu-img, as CDI does).
+// Anything else throws std::invalid_argument (start-up only).
+converter parse_converter(const std::string& value);
 
 }  // namespace cdi

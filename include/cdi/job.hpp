@@ -16,6 +16,12 @@ enum class content_type { kubevirt, archive };
 // the conversion in both modes).
 enum class cache_mode { writeback, try_none };
 
+// Who converts a qcow2 read from a stream (an upload body, HTTP, a registry layer, a compressed
+// file): stream decodes it as it arrives, straight into the target (convert/qcow2_stream_decoder);
+// qemu_img stages it whole in scratch and runs `qemu-img convert`, as CDI does. The operator's
+// switch (CDI_CONVERTER=qemu-img) forces the second, for every format.
+enum class converter { stream, qemu_img };
+
 struct job_spec {
     content_type content = content_type::kubevirt;
     // The disk: /data/disk.img (file) or /dev/cdi-block-volume (block device).
@@ -36,6 +42,7 @@ struct job_spec {
     double filesystem_overhead = 0.0;
     bool preallocate = false;
     cache_mode cache = cache_mode::try_none;
+    converter convert_with = converter::stream;
 };
 
 struct job_result {

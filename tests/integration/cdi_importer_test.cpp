@@ -52,11 +52,11 @@ TEST_F(cdi_importer_test, a_successful_import_exits_0_with_import_complete) {
     EXPECT_NE(o.log.find("Processing phase TransferDataFile"), std::string::npos) << o.log;
 }
 
-TEST_F(cdi_importer_test, a_compressed_qcow2_without_scratch_exits_0_asking_for_scratch_space) {
-    must_run("qemu-img convert -f raw -O qcow2 " + q(dir_ / "disk.raw") + " " + q(dir_ / "disk.qcow2"));
-    must_run("gzip " + q(dir_ / "disk.qcow2"));
+TEST_F(cdi_importer_test, a_compressed_vdi_without_scratch_exits_0_asking_for_scratch_space) {
+    must_run("qemu-img convert -f raw -O vdi " + q(dir_ / "disk.raw") + " " + q(dir_ / "disk.vdi"));
+    must_run("gzip " + q(dir_ / "disk.vdi"));
     fs::remove(scratch_);
-    auto o = run({{"IMPORTER_SOURCE", "file"}, {"IMPORTER_ENDPOINT", (dir_ / "disk.qcow2.gz").string()}});
+    auto o = run({{"IMPORTER_SOURCE", "file"}, {"IMPORTER_ENDPOINT", (dir_ / "disk.vdi.gz").string()}});
     EXPECT_EQ(o.status, 0) << o.log;
     EXPECT_EQ(o.message, R"({"scratchSpaceRequired":true,"preallocationApplied":false,"message":"Import Complete"})");
     EXPECT_FALSE(fs::exists(data_ / "disk.img"));
@@ -111,9 +111,10 @@ TEST_F(cdi_importer_test, a_preallocated_blank_block_volume_is_zeroed) {
 TEST_F(cdi_importer_test, sigterm_during_a_conversion_cleans_scratch_and_the_target) {
     must_run("head -c 256M /dev/urandom > " + q(dir_ / "big.raw"));
     must_run("qemu-img convert -f raw -O qcow2 " + q(dir_ / "big.raw") + " " + q(dir_ / "big.qcow2"));
-    must_run("zstd -q -1 -T2 --rm " + q(dir_ / "big.qcow2"));  // compressed: staged in scratch first
+    must_run("zstd -q -1 -T2 --rm " + q(dir_ / "big.qcow2"));  // compressed, with qemu-img as converter: staged first
     auto importer = test::start_importer(dir_.path(), {{"IMPORTER_SOURCE", "file"},
                                                        {"IMPORTER_ENDPOINT", (dir_ / "big.qcow2.zst").string()},
+                                                       {"CDI_CONVERTER", "qemu-img"},
                                                        {"CDI_BLOCK_DEVICE", "/nonexistent"}});
     for (int i = 0; i < 100 && fs::is_empty(scratch_); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     importer.signal(SIGTERM);

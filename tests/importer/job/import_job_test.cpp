@@ -145,9 +145,9 @@ TEST_F(import_job_test, the_fixed_vhd_footer_is_read_and_cut_through_the_jobs_de
     EXPECT_EQ(test::read_file(fs::path(s.target).concat(".moved")), reference(image, "vpc"));
 }
 
-TEST_F(import_job_test, a_convertible_image_without_scratch_asks_for_scratch) {
-    auto image = src_ / "disk.qcow2";
-    must_run("qemu-img convert -f raw -O qcow2 " + q(src_ / "disk.raw") + " " + q(image));
+TEST_F(import_job_test, a_staged_format_without_scratch_asks_for_scratch) {
+    auto image = src_ / "disk.vdi";
+    must_run("qemu-img convert -f raw -O vdi " + q(src_ / "disk.raw") + " " + q(image));
     auto s = spec();
     s.scratch_dir.reset();
     auto r = import(image, s);
@@ -242,7 +242,7 @@ TEST_F(import_job_test, raw_and_qcow2_onto_a_block_device_read_back_exactly_with
         // The device was 0xAA everywhere: equality proves every hole inside the image reads back as zero.
         EXPECT_TRUE(std::equal(expect.begin(), expect.end(), content.begin())) << input;
         // Past the image (8 MiB + 4 KiB of 16 MiB) the device reads zeros, not its old 0xAA
-        // (security.md 5.1): our writer for raw, zero_block_device_past after qemu-img for qcow2.
+        // (security.md 5.1): our writer for raw, the device zeroed before the qcow2 is decoded onto it.
         EXPECT_TRUE(std::all_of(content.begin() + static_cast<std::ptrdiff_t>(expect.size()), content.end(),
                                 [](char b) { return b == 0; }))
             << input << ": bytes past the image kept the device's old content";
