@@ -6,6 +6,9 @@
 #include <string>
 
 namespace cdi {
+namespace {
+constexpr std::uint8_t zlib_wrapped = 0xff;  // internal: not a qcow2 compression type, create() refuses it
+}  // namespace
 
 struct qcow2_inflater::state {
     std::uint8_t type = 0;
@@ -38,7 +41,38 @@ result<qcow2_inflater> qcow2_inflater::create(std::uint8_t compression_type) {
     return qcow2_inflater(std::move(s));
 }
 
+result<qcow2_inflater> qcow2_inflater::create_zlib_wrapped() {
+    auto s = std::make_unique<state>();
+    s->type = zlib_wrapped;
+    // Window bits 15: the zlib header names the window, up to 32 KiB.
+    if (inflateInit2(&s->z, 15) != Z_OK) return make_error(errc::io, "zlib inflateInit2 failed");
+    s->z_live = true;
+    return qcow2_inflater(std::move(s));
+}
+
+result<std::size_t> qcow2_inflater::inflate_whole_stream(std::span<const std::byte> in, std::span<std::byte> out) {
+    if (s_->type != zlib_wrapped) return make_error(errc::io, "inflate_whole_stream needs a zlib-wrapped inflater");
+    z_stream& z = s_->z;
+    if (inflateReset(&z) != Z_OK) return make_error(errc::io, "zlib inflateReset failed");
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<std::byte*>(in.data()));
+    z.avail_in = static_cast<uInt>(in.size());
+    z.next_out = reinterpret_cast<Bytef*>(out.data());
+    z.avail_out = static_cast<uInt>(out.size());
+    const int ret = ::inflate(&z, Z_FINISH);
+    const std::size_t made = out.size() - z.avail_out;
+    if (ret == Z_STREAM_END) return made;
+    if (ret == Z_BUF_ERROR && z.avail_out == 0) {
+        return make_error(errc::decompress, "zlib stream inflates to more than " + std::to_string(out.size()) + " bytes");
+    }
+    if (ret == Z_BUF_ERROR) {
+        return make_error(errc::decompress, "zlib stream ends early: " + std::to_string(in.size()) + " bytes make " + std::to_string(made) +
+                                                " bytes and no end of stream");
+    }
+    return make_error(errc::decompress, std::string("zlib stream is corrupt: ") + (z.msg ? z.msg : "inflate error " + std::to_string(ret)));
+}
+
 result<void> qcow2_inflater::inflate(std::span<const std::byte> in, std::span<std::byte> out) {
+    if (s_->type == zlib_wrapped) return make_error(errc::io, "inflate needs a qcow2 inflater");
     if (s_->type == 0) {
         z_stream& z = s_->z;
         if (inflateReset(&z) != Z_OK) return make_error(errc::io, "zlib inflateReset failed");

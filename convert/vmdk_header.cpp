@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <vector>
 
 namespace cdi {
@@ -62,21 +63,23 @@ bool plain_file_name(std::string_view f) {
     });
 }
 
+constexpr std::string_view parent_hint = "parentFileNameHint";
+
+error line_error(std::string_view line) {
+    return make_error(errc::unsafe_image, "vmdk descriptor line \"" + sanitize_for_message(line) + "\" is not allowed");
+}
+
+}  // namespace
+
 // What qemu 7.2's vmdk_open reads besides the header (block/vmdk.c): for every "KDMV"/"COWD" file,
 // DESC_SIZE = 20 sectors at byte 0x200, whatever the header's desc_offset and desc_size say, as a C
 // string (up to the first NUL); vmdk_parent_open strstr()s it for "parentFileNameHint" anywhere (a
 // comment, a ddb value, past desc_size, in a file with no descriptor at all), skips that word and two
 // more characters, and takes the text up to the next '"' as the backing file, which qemu-img then
 // opens (a host path, or an nbd:/http: address).
-constexpr std::uint64_t qemu_desc_at = 0x200;
-constexpr std::size_t qemu_desc_size = 20 * 512;
-constexpr std::string_view parent_hint = "parentFileNameHint";
-
-result<void> check_qemu_parent_hint(const image_reader& file) {
-    std::string text(qemu_desc_size, '\0');  // past the end of the file reads as zeros, as qemu's does
-    auto n = file.read_some(qemu_desc_at, std::as_writable_bytes(std::span(text)));
-    if (!n) return n.error();
-    text.resize(std::min(*n, text.find('\0')));
+result<void> vmdk_header::check_parent_hint(std::span<const std::byte> desc_area) {
+    std::string text(reinterpret_cast<const char*>(desc_area.data()), std::min(desc_area.size(), qemu_desc_size));
+    text.resize(std::min(text.size(), text.find('\0')));
     const auto at = text.find(parent_hint);
     if (at == std::string::npos) return {};
     const std::string_view from = std::string_view(text).substr(std::min(text.size(), at + parent_hint.size() + 2));
@@ -85,11 +88,46 @@ result<void> check_qemu_parent_hint(const image_reader& file) {
                                               sanitize_for_message(name) + "\") names a parent image");
 }
 
-error line_error(std::string_view line) {
-    return make_error(errc::unsafe_image, "vmdk descriptor line \"" + sanitize_for_message(line) + "\" is not allowed");
+result<void> vmdk_header::check_qemu_cids(std::span<const std::byte> desc_area) {
+    // vmdk_read_cid: the text is the area up to its first NUL (its last byte forced to NUL); the number
+    // is read by sscanf("%x") from sizeof(name) bytes past the first match: blanks, a sign, a hex digit.
+    std::string text(reinterpret_cast<const char*>(desc_area.data()), std::min(desc_area.size(), qemu_desc_size - 1));
+    text.resize(std::min(text.size(), text.find('\0')));
+    for (std::string_view name : {std::string_view("CID"), std::string_view("parentCID")}) {
+        const auto at = text.find(name);
+        std::size_t p = at == std::string::npos ? text.size() : at + name.size() + 1;
+        while (p < text.size() && std::string_view(" \t\n\v\f\r").find(text[p]) != std::string_view::npos) ++p;
+        if (p < text.size() && (text[p] == '+' || text[p] == '-')) ++p;
+        if (p >= text.size() || !std::isxdigit(static_cast<unsigned char>(text[p]))) {
+            return make_error(errc::corrupt_image, "vmdk descriptor has no " + std::string(name) + " value where qemu reads it (qemu refuses to open it)");
+        }
+    }
+    return {};
 }
 
+namespace {
+result<void> check_qemu_parent_hint(const image_reader& file) {
+    std::vector<std::byte> area(vmdk_header::qemu_desc_size);  // past the end of the file reads as zeros, as qemu's does
+    auto n = file.read_some(vmdk_header::qemu_desc_at, area);
+    if (!n) return n.error();
+    return vmdk_header::check_parent_hint(area);
+}
 }  // namespace
+
+result<vmdk_header> vmdk_header::parse_sector(std::span<const std::byte> sector, std::string_view where) {
+    if (sector.size() < 512 || !bytes_equal(sector, 0, "KDMV")) {
+        return make_error(errc::bad_image, "vmdk " + std::string(where) + "is not a sparse extent header (no KDMV magic)");
+    }
+    // qemu's vmdk_open_vmdk4: capacity 0 with a descriptor offset is read as a descriptor file.
+    if (load_le64(sector, 12) == 0 && load_le64(sector, 28) != 0) {
+        return make_error(errc::unsafe_image, "vmdk sparse header with zero capacity and a descriptor at sector " +
+                                                  std::to_string(load_le64(sector, 28)) +
+                                                  " is read by qemu as a descriptor file naming other files");
+    }
+    vmdk_header h;
+    if (auto r = h.parse(sector, where); !r) return r.error();
+    return h;
+}
 
 result<std::string> vmdk_header::check_descriptor(std::string_view text) {
     std::string create_type;
@@ -159,6 +197,7 @@ result<void> vmdk_header::parse(std::span<const std::byte> hdr, std::string_view
     gd_offset_ = load_le64(hdr, 56);
     grain_offset_ = load_le64(hdr, 64);
     compressed_ = (flags_ & flag_compressed) != 0;
+    compress_algorithm_ = load_le16(hdr, 77);
     if ((flags_ & flag_nl_detect) && !bytes_equal(hdr, 73, "\n \r\n")) {
         return make_error(errc::corrupt_image, "vmdk " + w + "header newline check bytes are corrupted (transferred in text mode?)");
     }
@@ -202,15 +241,11 @@ result<vmdk_header> vmdk_header::read(const image_reader& file) {
     if (*got < 512) return make_error(errc::corrupt_image, "vmdk header is truncated: file is " + std::to_string(file.size()) + " bytes");
     // qemu's vmdk_open_vmdk4, before anything else: capacity 0 with a descriptor offset means "read up
     // to 1 MiB at desc_offset as a descriptor FILE" (no desc_size bound), whose createType is found
-    // by strstr and whose extent lines (sscanf on every line) qemu opens as other files.
-    if (load_le64(sector, 12) == 0 && load_le64(sector, 28) != 0) {
-        return make_error(errc::unsafe_image, "vmdk sparse header with zero capacity and a descriptor at sector " +
-                                                  std::to_string(load_le64(sector, 28)) +
-                                                  " is read by qemu as a descriptor file naming other files");
-    }
-
-    vmdk_header h;
-    if (auto r = h.parse(sector, ""); !r) return r.error();
+    // by strstr and whose extent lines (sscanf on every line) qemu opens as other files: parse_sector
+    // refuses it.
+    auto first = parse_sector(sector, "");
+    if (!first) return first.error();
+    vmdk_header h = std::move(*first);
     if (h.gd_offset_ == gd_at_end) {
         // streamOptimized written in one pass: the real header is in the footer, 1536 bytes from
         // the end (footer marker, "KDMV" + header, end-of-stream marker), as qemu reads it.

@@ -24,7 +24,30 @@ public:
     // Returns the createType.
     static result<std::string> check_descriptor(std::string_view text);
 
+    // One "KDMV" sector (the first, or a streamOptimized footer's header) checked as read() checks it
+    // (version, newline bytes, capacity, grain and table sizes; zero capacity with a descriptor
+    // offset refused): for the stream decoder, which has no image_reader. where names it in errors.
+    static result<vmdk_header> parse_sector(std::span<const std::byte> sector, std::string_view where);
+    // qemu's parentFileNameHint rule over the bytes at 0x200 (qemu_desc_size of them, zeros past the
+    // end of the file): errc::unsafe_image when the hint is there.
+    static result<void> check_parent_hint(std::span<const std::byte> desc_area);
+    // qemu's vmdk_open also reads "CID" and "parentCID" there (strstr, then a hex number one character
+    // past the name) and refuses to open the image without them: errc::corrupt_image, as qemu would.
+    static result<void> check_qemu_cids(std::span<const std::byte> desc_area);
+    static constexpr std::uint64_t qemu_desc_at = 0x200;
+    static constexpr std::size_t qemu_desc_size = 20 * 512;
+
     std::uint64_t virtual_size() const noexcept { return capacity_ * 512; }
+    std::uint32_t flags() const noexcept { return flags_; }
+    std::uint64_t capacity() const noexcept { return capacity_; }        // sectors
+    std::uint64_t granularity() const noexcept { return granularity_; }  // sectors per grain
+    std::uint32_t gtes_per_gt() const noexcept { return gtes_per_gt_; }
+    std::uint64_t gd_offset() const noexcept { return gd_offset_; }        // sectors
+    std::uint64_t grain_offset() const noexcept { return grain_offset_; }  // sectors
+    std::uint64_t desc_offset() const noexcept { return desc_offset_; }    // sectors
+    std::uint64_t desc_size() const noexcept { return desc_size_; }        // sectors
+    std::uint64_t gd_entries() const noexcept { return gd_entries_; }
+    std::uint16_t compress_algorithm() const noexcept { return compress_algorithm_; }
     const std::string& create_type() const noexcept { return create_type_; }
 
     static constexpr std::uint64_t max_descriptor_bytes = 1u << 20;  // as oslo's inspector
@@ -45,6 +68,7 @@ private:
     std::uint64_t gd_offset_ = 0;    // sectors
     std::uint64_t grain_offset_ = 0; // sectors: the header's "overhead", where grains may start
     std::uint64_t gd_entries_ = 0;
+    std::uint16_t compress_algorithm_ = 0;
     bool compressed_ = false;
     std::string create_type_;
 };

@@ -11,6 +11,8 @@
 
 #include <gtest/gtest.h>
 
+#include <zlib.h>
+
 namespace cdi {
 namespace {
 
@@ -221,6 +223,32 @@ TEST(qcow2_stream_inflate, refuses_garbage_and_short_data_as_decompress) {
         EXPECT_TRUE(r.error().is(errc::decompress)) << r.error().message();
     }
     EXPECT_FALSE(qcow2_inflater::create(2));
+}
+
+TEST(qcow2_stream_inflate, zlib_wrapped_takes_one_whole_stream_of_at_most_the_output) {
+    // VMDK grains: a zlib stream (header and Adler-32) read as uncompress() reads it.
+    const std::string raw(3000, 'v');
+    std::vector<std::byte> packed(compressBound(raw.size()));
+    uLongf n = packed.size();
+    ASSERT_EQ(compress(reinterpret_cast<Bytef*>(packed.data()), &n, reinterpret_cast<const Bytef*>(raw.data()), raw.size()), Z_OK);
+    packed.resize(n);
+    auto inf = qcow2_inflater::create_zlib_wrapped();
+    ASSERT_TRUE(inf.has_value());
+    std::vector<std::byte> out(4096);
+    auto whole = packed;
+    whole.resize(whole.size() + 7);  // bytes after the stream's end are ignored
+    auto made = inf->inflate_whole_stream(whole, out);
+    ASSERT_TRUE(made.has_value()) << made.error().message();
+    EXPECT_EQ(*made, raw.size());
+    auto small = inf->inflate_whole_stream(packed, std::span(out).first(2999));
+    ASSERT_FALSE(small.has_value());
+    EXPECT_TRUE(small.error().is(errc::decompress)) << small.error().message();
+    auto cut = inf->inflate_whole_stream(std::span(packed).first(packed.size() - 2), out);  // Adler-32 cut
+    ASSERT_FALSE(cut.has_value());
+    EXPECT_TRUE(cut.error().is(errc::decompress)) << cut.error().message();
+    auto raw_deflate = inf->inflate_whole_stream(std::span(packed).subspan(2), out);  // no zlib header
+    ASSERT_FALSE(raw_deflate.has_value());
+    EXPECT_TRUE(raw_deflate.error().is(errc::decompress)) << raw_deflate.error().message();
 }
 
 }  // namespace
