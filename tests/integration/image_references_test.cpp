@@ -81,9 +81,9 @@ TEST_F(image_references_test, an_uploaded_zero_capacity_vmdk_naming_a_host_file_
 }
 
 TEST_F(image_references_test, qemu_img_stderr_reaches_the_upload_log_never_the_400_body) {
-    must_run("qemu-img convert -f raw -O qcow2 " + q(dir_ / "disk.raw") + " " + q(dir_ / "disk.qcow2"));
+    must_run("qemu-img convert -f raw -O vdi " + q(dir_ / "disk.raw") + " " + q(dir_ / "disk.vdi"));  // staged: qemu-img runs
     auto& s = start({{"PATH", path_with_failing_qemu_img()}});
-    EXPECT_EQ(upload(dir_ / "disk.qcow2"), "400") << s.log();
+    EXPECT_EQ(upload(dir_ / "disk.vdi"), "400") << s.log();
     EXPECT_NE(body().find("E_CORRUPT_IMAGE"), std::string::npos) << body();
     EXPECT_EQ(body().find(fake_path), std::string::npos) << body();
     EXPECT_EQ(body().find(fake_address), std::string::npos) << body();

@@ -57,15 +57,18 @@ TEST_F(upload_stream_test, a_pod_without_scratch_takes_a_qcow2_upload) {
 }
 
 // virtctl retries every failure five times (kubevirt #16811): a too-small volume must cost one
-// header, not five full uploads. The request announces 1 GiB and sends only the small image: the 400
-// must come back while the client still owes almost all of its body.
+// header, not five full uploads. The request announces 1 GiB and sends 2 MiB (the image's header and
+// tables, then zeros: the body reaches the job in 1 MiB chunks): the 400 must come back while the
+// client still owes almost all of its body.
 TEST_F(upload_stream_test, a_qcow2_too_large_for_the_volume_gets_400_at_its_header_while_the_body_is_still_coming) {
     const fs::path img = dir_ / "big.qcow2";
     must_run("qemu-img create -q -f qcow2 " + q(img) + " 64M");
     auto& s = start({{"UPLOAD_IMAGE_SIZE", "4Mi"}});
     test::tls_client c(port_, opts());
     ASSERT_TRUE(c.ok()) << c.error();
-    const auto image = test::read_file(img);
+    auto image = test::read_file(img);
+    ASSERT_LT(image.size(), 2u << 20);
+    image.resize(2u << 20);
     c.send("POST /v1beta1/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1073741824\r\n\r\n");
     c.send(std::string_view(image.data(), image.size()));
     const test::exchange e = test::parse_response(c.read_all(std::chrono::seconds(10)), c.closed());
