@@ -20,11 +20,16 @@ std::uint64_t clamp_len(std::uint64_t guest, std::uint64_t len, std::uint64_t vs
     return std::min(len, vsize - guest);
 }
 
+std::optional<spill_options> spill_of(const qcow2_stream_options& opts) {
+    if (!opts.spill_dir) return std::nullopt;
+    return spill_options{*opts.spill_dir, opts.spill_limit, opts.spill_direct};
+}
+
 }  // namespace
 
 qcow2_stream_decoder::qcow2_stream_decoder(source& src, const qcow2_stream_options& opts, qcow2_header h)
     : src_(&src), opts_(opts), header_(h), geo_(stream_geometry(h)),
-      window_(opts.window_limit, geo_.cluster_size) {}
+      window_(opts.window_limit, geo_.cluster_size, spill_of(opts)) {}
 
 result<qcow2_stream_decoder> qcow2_stream_decoder::start(source& src, const qcow2_stream_options& opts) {
     // Bytes 0..103 name the cluster size; the rest of cluster 0 holds the header extensions.
@@ -89,6 +94,8 @@ result<qcow2_stream_stats> qcow2_stream_decoder::run_to_end(positional_output& o
     if (auto r = finish(); !r) return r.error();
     if (auto r = out.flush(); !r) return r.error();
     stats_.window_peak = window_.peak();
+    stats_.spill_peak = window_.spill_peak();
+    stats_.spill_bytes_written = window_.spill_bytes_written();
     return stats_;
 }
 
@@ -137,6 +144,20 @@ std::pair<std::uint64_t, std::uint64_t> qcow2_stream_decoder::compressed_interio
     return {lo, std::max(lo, hi)};
 }
 
+std::pair<std::uint64_t, std::uint64_t> qcow2_stream_decoder::compressed_owned(std::uint64_t off, std::uint64_t len) const {
+    // What the window may forget once this extent has its bytes. Never its last sector: an extent not
+    // yet claimed may lie wholly inside it, ending where this one ends (qemu packs extents byte by
+    // byte; a tiny one fits in a sector), whatever is claimed after it. Its partial first sector only
+    // when the byte before belongs to something that is not compressed (a compressed neighbour would
+    // have merged with this claim): then no extent may start there without overlapping that.
+    const std::uint64_t end = off + len;
+    const auto before = off == 0 ? std::pair<std::uint64_t, std::uint64_t>{0, 0} : claims_.range_at(off - 1);
+    const bool exclusive_before = off % sector == 0 || (before.second != 0 && before.second <= off);
+    const std::uint64_t lo = exclusive_before ? off : (off + sector - 1) / sector * sector;
+    const std::uint64_t hi = end >= sector ? end - sector : 0;
+    return {lo, std::max(lo, hi)};
+}
+
 void qcow2_stream_decoder::cover(std::uint64_t from, std::uint64_t to) {
     if (from < to) covered_.emplace_back(from, to);
 }
@@ -181,11 +202,18 @@ result<void> qcow2_stream_decoder::collect(std::uint64_t off, const claim_info& 
     if (off < chunk_base_) {
         // Passed before its table arrived: the window must hold it.
         const std::uint64_t n = std::min(end, chunk_base_) - off;
-        if (!window_.copy_out(off, std::span(g.bytes).first(n))) {
+        auto held = window_.copy_out(off, std::span(g.bytes).first(n));
+        if (!held) return held.error();
+        if (!*held) {
             return make_error(errc::corrupt_image, "qcow2 " + std::string(host_use_name(c.use)) + " at " + std::to_string(off) +
                                                        " lies in bytes already used for something else");
         }
-        window_.release(off, n);
+        if (c.use != host_use::compressed) {
+            window_.release(off, n);
+        } else {
+            const auto [lo, hi] = compressed_owned(off, c.len);
+            if (lo < std::min(hi, off + n)) window_.release(lo, std::min(hi, off + n) - lo);
+        }
         g.have = n;
     }
     return feed(g);

@@ -10,12 +10,15 @@
 // unknown incompatible features: see qcow2_header.hpp); tables or clusters that overlap
 // (errc::corrupt_image); entries qemu calls corrupt; a table or cluster past the end of the stream
 // (errc::truncated); compressed data that does not fill its cluster (errc::decompress); a layout that
-// needs more than the window (errc::scratch_required: the caller falls back to scratch + qemu-img).
+// needs more than the window and no spill directory was given (errc::scratch_required: the caller
+// falls back to scratch + qemu-img); with one, more than spill_limit bytes of scratch (errc::no_space).
 // Refcounts, snapshots and bitmaps are ignored (they do not change the active image).
 //
+// With a spill directory (the importer's scratch volume), bytes past the window's memory limit go to
+// an unnamed file there and are read back when claimed (qcow2_stream_spill.hpp): the kernel frees it
+// on any exit, so scratch is empty afterwards; qemu-img's own layout writes 0 bytes of scratch.
 // Compressed clusters are inflated on a second thread (inflate_worker) while this one reads and writes.
-// Not yet: spilling the window to scratch, range
-// re-fetch of passed bytes; wiring into the importer and upload paths.
+// Not yet: range re-fetch of passed bytes (instead of spilling them).
 // Thread-safety: none (the worker thread is internal). The source and output must outlive the decoder.
 #include "cdi/progress.hpp"
 #include "cdi/source.hpp"
@@ -26,22 +29,33 @@
 #include "convert/qcow2_stream_window.hpp"
 
 #include <cstdint>
+#include <filesystem>
 #include <map>
+#include <optional>
 #include <vector>
 
 namespace cdi {
 
 struct qcow2_stream_options {
-    std::uint64_t window_limit = 32ull << 20;  // bytes held before their table arrives
+    std::uint64_t window_limit = 32ull << 20;  // bytes held in memory before their table arrives
     std::size_t chunk = 4u << 20;              // bytes read from the source at a time (rounded to clusters)
     const cancel_token* cancel = nullptr;      // checked between chunks: errc::canceled
+    // Scratch for the window: bytes past window_limit are spilled to an unnamed file created here (at
+    // the first spill only). Without it, a layout needing more than window_limit is scratch_required.
+    std::optional<std::filesystem::path> spill_dir;
+    // Bytes the spill file may hold at once (the scratch volume's free space); past it, errc::no_space.
+    std::uint64_t spill_limit = 0;
+    // CACHE_MODE=TRYNONE: the spill file is written and read with O_DIRECT (buffered where refused).
+    bool spill_direct = false;
 };
 
 struct qcow2_stream_stats {
     std::uint64_t stream_bytes = 0;         // bytes read from the source
     std::uint64_t data_clusters = 0;        // standard clusters written
     std::uint64_t compressed_clusters = 0;  // compressed clusters inflated and written
-    std::uint64_t window_peak = 0;          // most bytes the window held at once
+    std::uint64_t window_peak = 0;          // most bytes the window held in memory at once
+    std::uint64_t spill_bytes_written = 0;  // bytes written to scratch: 0 for qemu-img's own layout
+    std::uint64_t spill_peak = 0;           // most scratch bytes in use at once
 };
 
 class qcow2_stream_decoder {
@@ -94,6 +108,8 @@ private:
     void cover(std::uint64_t from, std::uint64_t to);
     // The part of a compressed extent no unclaimed neighbour can need.
     std::pair<std::uint64_t, std::uint64_t> compressed_interior(std::uint64_t off, std::uint64_t len) const;
+    // The part of a compressed extent taken from the window that the window may then forget.
+    std::pair<std::uint64_t, std::uint64_t> compressed_owned(std::uint64_t off, std::uint64_t len) const;
     result<void> finish();
 
     source* src_;

@@ -7,72 +7,117 @@
 
 namespace cdi {
 
+stream_window::stream_window(std::uint64_t limit, std::uint64_t cluster_size, std::optional<spill_options> spill)
+    : limit_(limit), cluster_(cluster_size) {
+    if (spill) spill_.emplace(std::move(*spill));  // no file yet: it is created at the first spill
+}
+
+stream_window::piece_map::iterator stream_window::first_at_or_after(std::uint64_t off) {
+    auto it = pieces_.upper_bound(off);
+    if (it != pieces_.begin() && std::prev(it)->first + std::prev(it)->second.len > off) --it;
+    return it;
+}
+
 result<void> stream_window::put(std::uint64_t off, std::span<const std::byte> data) {
+    // Store only the parts of [off, end) that no piece holds yet.
+    const std::uint64_t end = off + data.size();
+    std::uint64_t at = off;
+    auto it = first_at_or_after(off);
+    while (at < end) {
+        if (it != pieces_.end() && it->first <= at) {
+            at = std::max(at, it->first + it->second.len);
+            ++it;
+            continue;
+        }
+        const std::uint64_t stop = it != pieces_.end() ? std::min(end, it->first) : end;
+        if (auto r = store_gap(at, data.subspan(at - off, stop - at)); !r) return r;
+        at = stop;
+    }
+    return {};
+}
+
+result<void> stream_window::store_gap(std::uint64_t off, std::span<const std::byte> data) {
     while (!data.empty()) {
         const std::uint64_t room = cluster_ - off % cluster_;
         const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(room, data.size()));
-        if (auto r = put_piece(off, data.first(n)); !r) return r;
+        if (held_ + n > limit_) {
+            if (spill_) return spill_run(off, data);  // the rest of the gap, as one run
+            return make_error(errc::scratch_required, "qcow2 layout needs more than " + std::to_string(limit_ >> 20) +
+                                                          " MiB of data held before its tables arrive (at offset " + std::to_string(off) + ")");
+        }
+        pieces_.emplace(off, piece{n, 0, std::vector<std::byte>(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(n))});
+        held_ += n;
+        peak_ = std::max(peak_, held_);
         off += n;
         data = data.subspan(n);
     }
     return {};
 }
 
-result<void> stream_window::put_piece(std::uint64_t off, std::span<const std::byte> data) {
-    // Store only the parts of [off, end) that no piece holds yet.
-    const std::uint64_t end = off + data.size();
-    std::uint64_t at = off;
-    auto it = pieces_.upper_bound(off);
-    if (it != pieces_.begin() && std::prev(it)->first + std::prev(it)->second.size() > off) --it;
-    while (at < end) {
-        std::uint64_t stop = end;
-        if (it != pieces_.end() && it->first <= at) {
-            at = std::max(at, it->first + it->second.size());
-            ++it;
-            continue;
-        }
-        if (it != pieces_.end()) stop = std::min(stop, it->first);
-        const std::uint64_t n = stop - at;
-        if (held_ + n > limit_) {
-            return make_error(errc::scratch_required, "qcow2 layout needs more than " + std::to_string(limit_ >> 20) +
-                                                          " MiB of data held before its tables arrive (at offset " + std::to_string(at) + ")");
-        }
-        const auto first = data.begin() + static_cast<std::ptrdiff_t>(at - off);
-        pieces_.emplace_hint(it, at, std::vector<std::byte>(first, first + static_cast<std::ptrdiff_t>(n)));
-        held_ += n;
-        peak_ = std::max(peak_, held_);
-        at = stop;
+result<void> stream_window::spill_run(std::uint64_t off, std::span<const std::byte> data) {
+    auto at = spill_->append(data);
+    if (!at) {
+        auto e = at.error();
+        e.context += " (at offset " + std::to_string(off) + ")";
+        return e;
     }
+    pieces_.emplace(off, piece{data.size(), *at, {}});
     return {};
 }
 
-bool stream_window::copy_out(std::uint64_t off, std::span<std::byte> out) const {
+result<bool> stream_window::copy_out(std::uint64_t off, std::span<std::byte> out) {
     const std::uint64_t end = off + out.size();
     std::uint64_t at = off;
-    auto it = pieces_.upper_bound(off);
-    if (it == pieces_.begin()) return out.empty();
-    --it;
-    while (at < end) {
+    for (auto it = first_at_or_after(off); at < end; ++it) {
         if (it == pieces_.end() || it->first > at) return false;
-        const std::uint64_t piece_end = it->first + it->second.size();
-        if (piece_end <= at) {
-            ++it;
-            continue;
+        const piece& p = it->second;
+        const std::uint64_t n = std::min(end, it->first + p.len) - at;
+        const std::span<std::byte> to = out.subspan(at - off, n);
+        if (p.spilled()) {
+            if (auto r = spill_->read(p.spill_at + (at - it->first), to); !r) return r.error();
+        } else {
+            std::memcpy(to.data(), p.bytes.data() + (at - it->first), n);
         }
-        const std::uint64_t n = std::min(end, piece_end) - at;
-        std::memcpy(out.data() + (at - off), it->second.data() + (at - it->first), n);
         at += n;
-        ++it;
     }
     return true;
 }
 
 void stream_window::release(std::uint64_t off, std::uint64_t len) {
-    auto it = pieces_.lower_bound(off);
-    while (it != pieces_.end() && it->first + it->second.size() <= off + len) {
-        held_ -= it->second.size();
-        it = pieces_.erase(it);
+    const std::uint64_t end = off + len;
+    auto it = first_at_or_after(off);
+    while (it != pieces_.end() && it->first < end) {
+        if (it->second.spilled()) {
+            it = release_spilled(it, off, end);
+        } else if (it->first >= off && it->first + it->second.len <= end) {
+            held_ -= it->second.len;
+            it = pieces_.erase(it);
+        } else {
+            ++it;
+        }
     }
+}
+
+stream_window::piece_map::iterator stream_window::release_spilled(piece_map::iterator it, std::uint64_t off, std::uint64_t end) {
+    // The run as if cut at cluster boundaries: the cut pieces lying wholly inside [off, end) form one
+    // stretch [lo, hi); the partial clusters at its edges stay, as pieces in memory would.
+    const std::uint64_t rs = it->first, re = it->first + it->second.len, spill_at = it->second.spill_at;
+    const std::uint64_t x = std::max(rs, off), y = std::min(re, end);
+    const std::uint64_t x_cluster = x / cluster_ * cluster_, last_cluster = (y - 1) / cluster_ * cluster_;
+    const std::uint64_t lo = std::max(rs, x_cluster) >= off ? x : x_cluster + cluster_;
+    const std::uint64_t hi = std::min(re, last_cluster + cluster_) <= end ? y : last_cluster;
+    if (lo >= hi) return std::next(it);
+    spill_->release(spill_at + (lo - rs), hi - lo);
+    auto next = pieces_.erase(it);
+    if (rs < lo) pieces_.emplace_hint(next, rs, piece{lo - rs, spill_at, {}});
+    if (hi < re) next = std::next(pieces_.emplace_hint(next, hi, piece{re - hi, spill_at + (hi - rs), {}}));
+    return next;
+}
+
+void stream_window::clear() noexcept {
+    pieces_.clear();
+    held_ = 0;
+    if (spill_) spill_->clear();
 }
 
 }  // namespace cdi

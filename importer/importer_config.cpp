@@ -136,8 +136,10 @@ importer_config importer_config::from_env(const env_lookup& getenv_fn, const std
     }
     c.spec.filesystem_overhead = parse_overhead(env(getenv_fn, "FILESYSTEM_OVERHEAD"));
     c.spec.preallocate = parse_go_bool("PREALLOCATION", env(getenv_fn, "PREALLOCATION"));
-    // CACHE_MODE (CDI: "TRYNONE" or unset) is accepted; O_DIRECT is tried either way (job.hpp).
+    // CACHE_MODE (CDI: "TRYNONE" or unset): O_DIRECT is tried on the target either way (job.hpp);
+    // TRYNONE also keeps scratch and spill writes out of the page cache.
     c.spec.cache = cache_mode::try_none;
+    c.spec.page_cache_off = env(getenv_fn, "CACHE_MODE") == "TRYNONE";
     c.spec.convert_with = parse_converter(env(getenv_fn, "CDI_CONVERTER"));
 
     c.http = http_from_env(getenv_fn, environ_entries);

@@ -5,8 +5,6 @@
 #include "convert/image_inspector.hpp"
 #include "convert/image_reader.hpp"
 #include "convert/overlapped_copy.hpp"
-#include "convert/positional_target.hpp"
-#include "convert/write_behind_output.hpp"
 #include "convert/sparse_writer.hpp"
 #include "convert/target_sink.hpp"
 #include "importer/stages/counting_source.hpp"
@@ -103,7 +101,7 @@ result<phase> import_job::info() {
 
     // A local uncompressed file is read at random by qemu-img in place: nothing to gain by streaming.
     const bool local_file = origin_path_ && pipe_->layers.empty();
-    if (pipe_->format == image_format::qcow2 && spec_.convert_with == converter::stream && !local_file) {
+    if (spec_.convert_with == converter::stream && !local_file && decodes_while_streaming(pipe_->format, pipe_->head)) {
         return start_stream_convert();
     }
     progress_.set_needs_conversion(true);
@@ -179,8 +177,9 @@ result<phase> import_job::transfer_scratch() {
     convert_input_ = staged_->path();
 
     // Through the page cache: qemu-img reads the staged file next, from memory (measured: Convert of
-    // a 0.98 GB qcow2 1.63 s instead of 2.24 s after O_DIRECT staging).
-    target_options opts{.capacity = scratch_->available(), .preallocate = false, .direct_io = false, .scratch = true};
+    // a 0.98 GB qcow2 1.63 s instead of 2.24 s after O_DIRECT staging); O_DIRECT when CACHE_MODE is
+    // TRYNONE (the controller saw this pod killed for memory).
+    target_options opts{.capacity = scratch_->available(), .preallocate = false, .direct_io = spec_.page_cache_off, .scratch = true};
     auto file = target_sink::create_file(staged_->path(), opts);
     if (!file) {
         if (file.error().is(errc::too_large)) return make_error(errc::no_space, "scratch space is too small for the image");
@@ -214,34 +213,35 @@ result<phase> import_job::transfer_data_dir() {
 }
 
 result<phase> import_job::start_stream_convert() {
-    qcow2_stream_options opts;
+    stream_decode_options opts;
     opts.cancel = &cancel_;
-    auto dec = qcow2_stream_decoder::start(*pipe_->top, opts);
+    // The scratch volume, when the pod has one, takes what a layout needs held back past the
+    // decoder's memory window (nothing for qemu-img's layouts).
+    if (auto scratch = scratch_space::open(spec_.scratch_dir)) {
+        opts.spill_dir = scratch->dir();
+        opts.spill_limit = scratch->available();
+        opts.spill_direct = spec_.page_cache_off;
+    }
+    auto dec = stream_decode::start(pipe_->format, *pipe_->top, opts);
     if (!dec) return dec.error();
     if (dec->virtual_size() > capacity_) return too_large_error(dec->virtual_size(), capacity_);
-    spdlog::info("Decoding the qcow2 (virtual size {} bytes, {}-byte clusters) as it arrives", dec->virtual_size(),
-                 dec->header().cluster_size());
+    spdlog::info("Decoding the {} (virtual size {} bytes) as it arrives", dec->describe(), dec->virtual_size());
     stream_.emplace(std::move(*dec));
     return phase::convert;
 }
 
-// The qcow2 goes from the stream into the target at its guest offsets; nothing is staged.
+// The image goes from the stream into the target at its guest offsets; nothing is staged.
 result<phase> import_job::convert_stream() {
-    const positional_target_options opts{.capacity = capacity_, .preallocate = spec_.preallocate, .direct_io = true};
-    auto target = positional_target::open(spec_.target, block_target_, stream_->virtual_size(), opts);
-    if (!target) return target.error();
-    if (!block_target_) target_touched_ = true;
-    write_behind_output behind(**target);  // the disk writes while the next bytes arrive
-    auto stats = stream_->run(behind);     // ends with the target's flush: data and directory fsynced
-    if (!stats) return stats.error();
+    bool created = false;
+    auto done = stream_->run(spec_, capacity_, block_target_, created);
+    if (created) target_touched_ = true;  // removed by run() on failure
+    if (!done) return done.error();
     progress_.mark_transfer_done();
     progress_.mark_validated();
     result_.virtual_size = stream_->virtual_size();
-    result_.data_bytes = (*target)->data_bytes();
-    result_.preallocation_applied = (*target)->preallocation_applied();
-    spdlog::info("Decoded {} bytes of qcow2 into {}: {} data and {} compressed clusters, {} bytes held back at most",
-                 stats->stream_bytes, spec_.target.string(), stats->data_clusters, stats->compressed_clusters,
-                 stats->window_peak);
+    result_.data_bytes = done->data_bytes;
+    result_.preallocation_applied = done->preallocation_applied;
+    spdlog::info("Decoded {} bytes of {} into {}: {}", done->stream_bytes, stream_->describe(), spec_.target.string(), done->detail);
     return phase::resize;
 }
 

@@ -4,14 +4,14 @@
 //
 // Phase sequence (CDI's, contract section 2.3):
 //   Info → TransferDataFile → Resize → Complete                      raw or ISO, plain or gz/xz/zstd
-//   Info → Convert → Resize → Complete                               qcow2 from a stream, decoded as it arrives
-//   Info → TransferScratch → Convert → Resize → Complete             vmdk, vdi, vhd, vhdx (qcow2 too with CDI_CONVERTER=qemu-img)
+//   Info → Convert → Resize → Complete                               qcow2 or streamOptimized VMDK from a stream, decoded as it arrives
+//   Info → TransferScratch → Convert → Resize → Complete             other vmdk, vdi, vhd, vhdx (all with CDI_CONVERTER=qemu-img)
 //   Info → Convert → Resize → Complete                               the same, from an uncompressed local file
 //   Info → TransferDataDir → Complete                                content archive: a tar (plain or gz/xz/zstd)
 // Info unwraps compression and sniffs the format (importer/pipeline). Raw streams straight to the
-// target, sparse. A qcow2 read from a stream is decoded in file order straight into the target
-// (convert/qcow2_stream_decoder): its header is checked in Info, so an image larger than the target
-// fails before its body is read. Other convertible formats are staged in scratch, inspected by our
+// target, sparse. A qcow2 or streamOptimized VMDK read from a stream is decoded in file order
+// straight into the target (importer/job/stream_convert): its header is checked in Info, so an image
+// larger than the target fails before its body is read. Other convertible formats are staged in scratch, inspected by our
 // own parser, checked and converted by qemu-img with -f always given. Resize grows a file target to
 // the requested size.
 //
@@ -22,7 +22,7 @@
 #include "cdi/progress.hpp"
 #include "cdi/source.hpp"
 #include "convert/aligned_buffer.hpp"
-#include "convert/qcow2_stream_decoder.hpp"
+#include "importer/job/stream_convert.hpp"
 #include "convert/qemu_img.hpp"
 #include "importer/stages/pipeline.hpp"
 #include "scratch/scratch_file.hpp"
@@ -58,7 +58,8 @@ private:
     result<phase> transfer_scratch();
     result<phase> transfer_data_dir();
     result<phase> convert();
-    // Info's choice for a qcow2 read from a stream: its header read and checked against the capacity.
+    // Info's choice for a qcow2 or streamOptimized VMDK read from a stream: its header read and
+    // checked against the capacity.
     result<phase> start_stream_convert();
     result<phase> convert_stream();
     result<phase> resize();
@@ -83,7 +84,7 @@ private:
     std::uint64_t capacity_ = 0;   // CDI's availableSpace: min(free space or device size, requested size)
     std::optional<scratch_space> scratch_;
     std::optional<scratch_file> staged_;
-    std::optional<qcow2_stream_decoder> stream_;  // the qcow2 decoded as it arrives, from Info on
+    std::optional<stream_decode> stream_;  // the image decoded as it arrives, from Info on
     aligned_buffer buffer_;  // both copy buffers, halves of one allocation
     job_result result_;
 };

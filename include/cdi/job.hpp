@@ -43,6 +43,9 @@ struct job_spec {
     bool preallocate = false;
     cache_mode cache = cache_mode::try_none;
     converter convert_with = converter::stream;
+    // CACHE_MODE=TRYNONE, the controller's signal after an OOM kill: the writes that use the page
+    // cache on purpose (the staged scratch file, the stream decoder's spill) bypass it too.
+    bool page_cache_off = false;
 };
 
 struct job_result {

@@ -1,7 +1,8 @@
 // qcow2_stream_decoder against the real qemu-img as the oracle: images made by qemu-img / qemu-io
 // in every layout qemu 7.2 writes (cluster sizes, v2 and v3, zlib and zstd compression, extended L2,
-// zero clusters, shuffled writes, an L1 moved to the end), decoded from a stream in odd-sized reads
-// and compared byte for byte with `qemu-img convert -O raw`; hostile images refused with a class.
+// zero clusters, shuffled writes, an L1 moved to the end, through the memory window or spilled to
+// scratch), decoded from a stream in odd-sized reads and compared byte for byte with
+// `qemu-img convert -O raw`; hostile images refused with a class.
 #include "tests/convert/qcow2_stream_expect.hpp"
 
 #include <random>
@@ -178,6 +179,88 @@ TEST_F(qcow2_stream_decoder_test, refuses_layout_needing_more_than_the_window_as
     opts.window_limit = 64 << 10;
     opts.chunk = 4096;
     expect_stream_refused(decode_stream(l1_at_end(d()), d(), opts), errc::scratch_required, "MiB of data held before its tables arrive");
+}
+
+// The same layout with a window far smaller than what must be held, and a spill directory: the rest
+// goes to an unnamed scratch file, read back when the L1 and L2 tables claim it. Scratch is empty
+// afterwards, on success and on failure.
+qcow2_stream_options spilling(const fs::path& scratch, std::uint64_t spill_limit = 1ull << 30, bool direct = false) {
+    fs::create_directories(scratch);
+    qcow2_stream_options opts;
+    opts.window_limit = 64 << 10;
+    opts.chunk = 4096;
+    opts.spill_dir = scratch;
+    opts.spill_limit = spill_limit;
+    opts.spill_direct = direct;
+    return opts;
+}
+
+TEST_F(qcow2_stream_decoder_test, decodes_l1_table_at_the_end_spilling_past_the_window_to_scratch) {
+    const auto s = expect_same_as_qemu_img(l1_at_end(d()), d(), spilling(d() / "scratch"));
+    EXPECT_LE(s.window_peak, 64u << 10);
+    EXPECT_GT(s.spill_bytes_written, 256u << 10);
+    EXPECT_GT(s.spill_peak, 0u);
+    EXPECT_TRUE(fs::is_empty(d() / "scratch"));
+}
+
+TEST_F(qcow2_stream_decoder_test, decodes_identically_spilling_with_o_direct) {
+    // Under /var/tmp (or CDI_TEST_TMPDIR): O_DIRECT where the filesystem takes it, buffered where not.
+    const auto s = expect_same_as_qemu_img(l1_at_end(d()), d(), spilling(d() / "scratch", 1ull << 30, true));
+    EXPECT_GT(s.spill_bytes_written, 256u << 10);
+    EXPECT_TRUE(fs::is_empty(d() / "scratch"));
+}
+
+TEST_F(qcow2_stream_decoder_test, decodes_compressed_image_with_l1_table_at_the_end_through_the_window_and_through_scratch) {
+    // Compressed extents share sectors with their neighbours, and a tiny one may lie wholly inside the
+    // last sector of the one before: all of them pass before the L1 names them, so the window must not
+    // forget a shared sector when the first extent takes its bytes. 512-byte clusters: an L1 cluster
+    // maps 2 MiB, so growing 8 MiB to 16 MiB moves the L1.
+    const auto src = d() / "c.raw";
+    must_run("qemu-img create -q -f raw " + h::q(src) + " 8M");
+    must_run("head -c 2M /dev/urandom | base64 | dd of=" + h::q(src) + " bs=1M seek=3 conv=notrunc status=none");
+    must_run("qemu-io -f raw -c 'write -P 0x42 7M 8k' " + h::q(src) + " >/dev/null");  // 8-byte extents, packed last
+    const auto p = d() / "c-l1end.qcow2";
+    must_run("qemu-img convert -c -f raw -O qcow2 -o cluster_size=512 " + h::q(src) + " " + h::q(p));
+    must_run("qemu-img resize -q " + h::q(p) + " 16M");
+    ASSERT_GT(h::peek_be(p, 40, 8), 1u << 20) << "the resize should have moved the L1 table past the data";
+    qcow2_stream_options in_memory;
+    in_memory.chunk = 4096;
+    EXPECT_GT(expect_same_as_qemu_img(p, d(), in_memory, 1000).window_peak, 1u << 20);
+    for (const bool direct : {false, true}) {
+        const auto s = expect_same_as_qemu_img(p, d(), spilling(d() / "scratch", 1ull << 30, direct), 1000);
+        EXPECT_GT(s.compressed_clusters, 1000u);
+        EXPECT_GT(s.spill_bytes_written, 1u << 20);
+        EXPECT_TRUE(fs::is_empty(d() / "scratch"));
+    }
+}
+
+TEST_F(qcow2_stream_decoder_test, writes_no_scratch_for_qemu_img_default_layout) {
+    const auto p = converted("default-spill.qcow2", "-o cluster_size=4k");
+    auto opts = spilling(d() / "scratch");
+    opts.chunk = 65536;
+    const auto s = expect_same_as_qemu_img(p, d(), opts);
+    EXPECT_EQ(s.spill_bytes_written, 0u);
+    EXPECT_EQ(s.spill_peak, 0u);
+    EXPECT_TRUE(fs::is_empty(d() / "scratch"));
+    // A spill directory that does not exist: no file was ever created, or this would fail.
+    opts.spill_dir = d() / "no-such-dir";
+    EXPECT_EQ(expect_same_as_qemu_img(p, d(), opts).spill_bytes_written, 0u);
+}
+
+TEST_F(qcow2_stream_decoder_test, refuses_layout_needing_more_than_the_scratch_space_as_no_space) {
+    expect_stream_refused(decode_stream(l1_at_end(d()), d(), spilling(d() / "scratch", 128 << 10)), errc::no_space,
+                          "scratch space is too small for this image's layout");
+    EXPECT_TRUE(fs::is_empty(d() / "scratch"));
+}
+
+TEST_F(qcow2_stream_decoder_test, leaves_scratch_empty_when_a_spilling_decode_fails) {
+    // Cut inside the L1 table at the end: everything before it was spilled, then the stream ends.
+    const auto full = l1_at_end(d());
+    const auto p = d() / "l1end-cut.qcow2";
+    fs::copy_file(full, p);
+    fs::resize_file(p, h::peek_be(p, 40, 8) + 100);
+    expect_stream_refused(decode_stream(p, d(), spilling(d() / "scratch")), errc::truncated, "qcow2 stream ended");
+    EXPECT_TRUE(fs::is_empty(d() / "scratch"));
 }
 
 TEST_F(qcow2_stream_decoder_test, decodes_whole_stream_in_one_read_and_in_tiny_reads) {

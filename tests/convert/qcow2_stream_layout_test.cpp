@@ -1,10 +1,10 @@
 // The pieces under qcow2_stream_decoder: the header read from a stream's first cluster (same verdicts
 // as the file inspector), the geometry of images real qemu-img writes, host_claims overlap checks,
-// L1/L2 entry decoding (qemu's cluster and subcluster types), the bounded window and the inflater.
+// L1/L2 entry decoding (qemu's cluster and subcluster types) and the inflater. The window has its own
+// file (qcow2_stream_window_test.cpp).
 #include "convert/qcow2_stream_entries.hpp"
 #include "convert/qcow2_stream_inflate.hpp"
 #include "convert/qcow2_stream_layout.hpp"
-#include "convert/qcow2_stream_window.hpp"
 
 #include "support/hostile_images.hpp"
 #include "support/test_env.hpp"
@@ -193,24 +193,6 @@ std::vector<std::byte> bytes_of(std::string_view s) {
     std::vector<std::byte> b(s.size());
     std::memcpy(b.data(), s.data(), s.size());
     return b;
-}
-
-TEST(qcow2_stream_window, holds_passed_bytes_until_claimed_and_refuses_past_its_limit) {
-    stream_window w(1000, 512);
-    ASSERT_TRUE(w.put(500, bytes_of(std::string(100, 'a'))));  // crosses the 512 boundary: two pieces
-    ASSERT_TRUE(w.put(550, bytes_of(std::string(100, 'b'))));  // 550..600 already held
-    EXPECT_EQ(w.held(), 150u);
-    std::vector<std::byte> out(150);
-    ASSERT_TRUE(w.copy_out(500, out));
-    EXPECT_EQ(out[99], std::byte{'a'});
-    EXPECT_EQ(out[100], std::byte{'b'});
-    EXPECT_FALSE(w.copy_out(499, std::span(out).first(2)));
-    w.release(512, 88);
-    EXPECT_EQ(w.held(), 62u);  // the piece 500..512 and 600..650 stay
-    auto over = w.put(4096, bytes_of(std::string(1000, 'c')));
-    ASSERT_FALSE(over.has_value());
-    EXPECT_TRUE(over.error().is(errc::scratch_required));
-    EXPECT_EQ(w.peak(), 62u + 512u) << "the first cluster of it fit before the limit";
 }
 
 TEST(qcow2_stream_inflate, refuses_garbage_and_short_data_as_decompress) {

@@ -43,7 +43,16 @@ TEST(importer_config, reads_the_controllers_environment) {
     EXPECT_DOUBLE_EQ(c.spec.filesystem_overhead, 0.055);
     EXPECT_TRUE(c.spec.preallocate);
     EXPECT_EQ(c.spec.cache, cache_mode::try_none);
+    EXPECT_TRUE(c.spec.page_cache_off);
+    EXPECT_EQ(c.spec.convert_with, converter::stream);
     EXPECT_EQ(c.owner_uid, "uid-1");
+}
+
+TEST(importer_config, cdi_converter_picks_the_qcow2_converter_and_cache_mode_unset_keeps_the_page_cache) {
+    fake_env e{{{"CDI_SCRATCH_DIR", "/nonexistent"}, {"CDI_CONVERTER", "qemu-img"}}};
+    auto c = importer_config::from_env(e.lookup());
+    EXPECT_EQ(c.spec.convert_with, converter::qemu_img);
+    EXPECT_FALSE(c.spec.page_cache_off);
 }
 
 TEST(importer_config, a_missing_scratch_mount_means_no_scratch_and_an_existing_block_path_means_block_mode) {
@@ -71,7 +80,8 @@ TEST(importer_config, rejects_invalid_values_naming_the_variable) {
     for (auto [name, value] : std::map<std::string, std::string>{{"PREALLOCATION", "yes"},
                                                                  {"FILESYSTEM_OVERHEAD", "abc"},
                                                                  {"IMPORTER_IMAGE_SIZE", "12Q"},
-                                                                 {"IMPORTER_CONTENTTYPE", "zip"}}) {
+                                                                 {"IMPORTER_CONTENTTYPE", "zip"},
+                                                                 {"CDI_CONVERTER", "nbdkit"}}) {
         fake_env e{{{name, value}, {"CDI_SCRATCH_DIR", "/nonexistent"}}};
         try {
             importer_config::from_env(e.lookup());

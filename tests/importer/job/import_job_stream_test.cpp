@@ -215,5 +215,62 @@ TEST_F(import_job_stream_test, a_grown_qcow2_reaches_the_requested_size) {
     EXPECT_TRUE(std::equal(ref.begin(), ref.end(), content.begin()));
 }
 
+// The L1 table moved past 40 MiB of data (512-byte clusters: growing the image to 1 GiB needs a
+// 256 KiB L1, and no free run that long is left inside the file, so qemu puts it at the end): more
+// than the decoder's 32 MiB memory window passes before any table names it.
+fs::path l1_after_40_mib_of_data(const fs::path& dir) {
+    const auto raw = dir / "big.raw", img = dir / "l1end.qcow2";
+    must_run("head -c 40M /dev/urandom > " + q(raw));
+    must_run("qemu-img convert -q -f raw -O qcow2 -o cluster_size=512 " + q(raw) + " " + q(img));
+    must_run("qemu-img resize -q " + q(img) + " 1G");
+    fs::remove(raw);
+    return img;
+}
+
+TEST_F(import_job_stream_test, a_layout_holding_more_than_the_memory_window_spills_to_scratch_and_leaves_it_empty) {
+    const auto image = l1_after_40_mib_of_data(src_);
+    auto r = import(image, spec());
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(test::read_file(data_ / "disk.img"), reference(image));
+    EXPECT_TRUE(fs::is_empty(scratch_));
+}
+
+TEST_F(import_job_stream_test, the_same_layout_without_scratch_asks_for_scratch_and_leaves_no_target) {
+    const auto image = l1_after_40_mib_of_data(src_);
+    auto r = import(image, no_scratch());
+    ASSERT_FALSE(r);
+    EXPECT_TRUE(r.error().is(errc::scratch_required)) << r.error().message();
+    EXPECT_FALSE(fs::exists(data_ / "disk.img"));
+}
+
+TEST_F(import_job_stream_test, a_stream_optimized_vmdk_decodes_as_it_arrives_and_other_vmdks_are_staged) {
+    const auto image = src_ / "disk.vmdk";
+    must_run("qemu-img convert -q -f raw -O vmdk -o subformat=streamOptimized " + q(src_ / "disk.raw") + " " + q(image));
+    const auto packed = src_ / "disk.vmdk.gz";
+    must_run("gzip -1 -c " + q(image) + " > " + q(packed));
+    auto ref = dir_ / "vmdk.raw";
+    must_run("qemu-img convert -f vmdk -O raw " + q(image) + " " + q(ref));
+    for (const auto& input : {image, packed}) {
+        auto r = import(input, no_scratch());
+        ASSERT_TRUE(r) << input << ": " << r.error().message();
+        EXPECT_EQ(r->format, image_format::vmdk);
+        EXPECT_EQ(test::read_file(data_ / "disk.img"), test::read_file(ref)) << input;
+    }
+    const auto sparse = src_ / "sparse.vmdk";
+    must_run("qemu-img convert -q -f raw -O vmdk -o subformat=monolithicSparse " + q(src_ / "disk.raw") + " " + q(sparse));
+    auto staged = import(sparse, no_scratch());
+    ASSERT_FALSE(staged);
+    EXPECT_TRUE(staged.error().is(errc::scratch_required)) << staged.error().message();
+}
+
+TEST_F(import_job_stream_test, a_stream_optimized_vmdk_larger_than_the_target_fails_at_its_header) {
+    const auto image = src_ / "big.vmdk";
+    must_run("qemu-img create -q -f vmdk -o subformat=streamOptimized " + q(image) + " 64M");
+    auto r = import(image, spec(16 * mib));
+    ASSERT_FALSE(r);
+    EXPECT_TRUE(r.error().is(errc::too_large)) << r.error().message();
+    EXPECT_FALSE(fs::exists(data_ / "disk.img"));
+}
+
 }  // namespace
 }  // namespace cdi
