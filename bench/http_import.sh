@@ -40,27 +40,13 @@ work="$dir/out-http"
 export BENCH_CMD_LOG="$work/commands.log"
 export TARGET_DIR="$work/target" SCRATCH_DIR="$work/scratch" IMPORTER=$importer
 rm -rf "$work"
-mkdir -p "$work/nginx"
+mkdir -p "$work"
 : > "$BENCH_CMD_LOG"
 
 # One nginx for the whole run, serving the inputs directory (sendfile, keep-alive, ranges).
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat > "$work/nginx/nginx.conf" << EOF
-daemon off; master_process off; worker_processes 1; pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log;
-events { worker_connections 64; }
-http {
-  access_log off; sendfile on; default_type application/octet-stream;
-  server { listen 127.0.0.1:$port; root $dir; }
-}
-EOF
-nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" &
-nginx_pid=$!
+bench_nginx_http_start "$work/nginx" "$dir" disk.qcow2
+port=$BENCH_NGINX_PORT nginx_pid=$BENCH_NGINX_PID
 trap 'kill $nginx_pid 2> /dev/null || true' EXIT
-for _ in $(seq 100); do
-  curl -sf -o /dev/null -I "http://127.0.0.1:$port/disk.qcow2" && break
-  sleep 0.05
-done
 export BASE="http://127.0.0.1:$port"
 
 # The same nginx 25 ms away in each direction.

@@ -3,6 +3,9 @@
 # Needs: bash, python3, coreutils, openssl, e2fsprogs (mkfs.ext4 -d, debugfs), pigz, xz, zstd, qemu-img: all in
 # scripts/setup.sh's package list. GNU time (/usr/bin/time) is used when installed.
 
+# The repository holding this file.
+BENCH_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
 bench_log() { printf '[bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 bench_die() { bench_log "error: $*"; exit 1; }
 
@@ -91,6 +94,94 @@ bench_build_derived_inputs() {
     bench_log "converting: qemu-img convert -c -O qcow2 (zlib-compressed clusters, as cloud images ship)"
     qemu-img convert -c -f raw -O qcow2 "$dir/disk.raw" "$dir/disk.c.qcow2.part" && mv "$dir/disk.c.qcow2.part" "$dir/disk.c.qcow2"
   fi
+}
+
+# A free TCP port on 127.0.0.1 (bound then released: another process could take it in between).
+bench_free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# Starts nginx in the background serving directory $2 over plain HTTP on 127.0.0.1 (sendfile,
+# keep-alive, ranges), its config, pid file and error log in directory $1 (created); waits until it
+# serves file $3 (a name in $2). Sets BENCH_NGINX_PID and BENCH_NGINX_PORT; the caller stops it.
+bench_nginx_http_start() {
+  local work=$1 root=$2 probe=$3
+  mkdir -p "$work"
+  BENCH_NGINX_PORT=$(bench_free_port)
+  cat > "$work/nginx.conf" << EOF
+daemon off; master_process off; worker_processes 1; pid $work/nginx.pid;
+error_log $work/error.log;
+events { worker_connections 64; }
+http {
+  access_log off; sendfile on; default_type application/octet-stream;
+  server { listen 127.0.0.1:$BENCH_NGINX_PORT; root $root; }
+}
+EOF
+  nginx -p "$work" -c "$work/nginx.conf" &
+  # shellcheck disable=SC2034 # for the caller
+  BENCH_NGINX_PID=$!
+  for _ in $(seq 100); do
+    curl -sf -o /dev/null -I "http://127.0.0.1:$BENCH_NGINX_PORT/$probe" && break
+    sleep 0.05
+  done
+}
+
+# Starts Debian's docker-registry in the background on 127.0.0.1 over plain HTTP, no auth (config as
+# tests/support/docker_registry.hpp), storing under directory $2; its config and log go to directory
+# $1. Waits until /v2/ answers (dies otherwise). Sets BENCH_REGISTRY_PID and BENCH_REGISTRY_PORT;
+# the caller stops it.
+bench_registry_start() {
+  local work=$1 storage=$2
+  mkdir -p "$work" "$storage"
+  BENCH_REGISTRY_PORT=$(bench_free_port)
+  cat > "$work/registry.yml" << EOF
+version: 0.1
+log:
+  level: warn
+  formatter: text
+storage:
+  filesystem:
+    rootdirectory: "$storage"
+  maintenance:
+    uploadpurging:
+      enabled: false
+http:
+  addr: 127.0.0.1:$BENCH_REGISTRY_PORT
+  secret: cdi-bench-upload-state-secret
+EOF
+  # REGISTRY_* variables would override the config file.
+  env -i PATH="$PATH" docker-registry serve "$work/registry.yml" > "$work/registry.log" 2>&1 &
+  # shellcheck disable=SC2034 # for the caller
+  BENCH_REGISTRY_PID=$!
+  for _ in $(seq 200); do
+    curl -sf -o /dev/null "http://127.0.0.1:$BENCH_REGISTRY_PORT/v2/" && break
+    sleep 0.05
+  done
+  curl -sf -o /dev/null "http://127.0.0.1:$BENCH_REGISTRY_PORT/v2/" ||
+    bench_die "docker-registry did not start: $(cat "$work/registry.log")"
+}
+
+# The containerdisk of qcow2 file $2: an OCI image whose one gzip -$3 layer holds disk/disk.qcow2
+# (tests/support/oci_image.py), pushed with skopeo to $4 (docker://HOST:PORT/NAME:v1, a registry
+# from bench_registry_start storing under $1/storage). Once per qcow2: $1/pushed.done marks it
+# (rebuilt when the qcow2 is newer).
+bench_containerdisk_push() {
+  local reg=$1 qcow2=$2 level=$3 ref=$4
+  if [[ $reg/pushed.done -nt $qcow2 ]]; then
+    bench_log "reusing the containerdisk in $reg/storage"
+    return 0
+  fi
+  bench_log "building the containerdisk (gzip -$level layer of disk/disk.qcow2) and pushing it"
+  rm -rf "$reg/oci" "$reg/pushed.done"
+  cat > "$reg/spec.json" << EOF
+{"tag": "v1", "images": [{"architecture": "amd64", "os": "linux", "layers": [{"compression": "gzip",
+ "level": $level, "entries": [{"path": "disk/", "type": "dir"},
+ {"path": "disk/disk.qcow2", "type": "file", "source": "$qcow2"}]}]}]}
+EOF
+  /usr/bin/python3 "$BENCH_REPO/tests/support/oci_image.py" "$reg/spec.json" "$reg/oci" > "$reg/summary.json" ||
+    bench_die "oci_image.py failed"
+  skopeo --insecure-policy copy -q --dest-tls-verify=false --dest-no-creds "oci:$reg/oci:v1" "$ref" ||
+    bench_die "skopeo push failed"
+  rm -rf "$reg/oci"
+  touch "$reg/pushed.done"
 }
 
 # Runs a command and prints "seconds max_rss_kib exit_status"; the command's own stdout/stderr go

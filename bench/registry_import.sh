@@ -54,51 +54,13 @@ mkdir -p "$work" "$reg/storage"
 : > "$BENCH_CMD_LOG"
 
 # One registry for the whole run, config as tests/support/docker_registry.hpp (plain HTTP, no auth).
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat > "$work/registry.yml" << EOF
-version: 0.1
-log:
-  level: warn
-  formatter: text
-storage:
-  filesystem:
-    rootdirectory: "$reg/storage"
-  maintenance:
-    uploadpurging:
-      enabled: false
-http:
-  addr: 127.0.0.1:$port
-  secret: cdi-bench-upload-state-secret
-EOF
-# REGISTRY_* variables would override the config file.
-env -i PATH="$PATH" docker-registry serve "$work/registry.yml" > "$work/registry.log" 2>&1 &
-registry_pid=$!
+bench_registry_start "$work" "$reg/storage"
+port=$BENCH_REGISTRY_PORT registry_pid=$BENCH_REGISTRY_PID
 trap 'kill $registry_pid 2> /dev/null || true' EXIT
-for _ in $(seq 200); do
-  curl -sf -o /dev/null "http://127.0.0.1:$port/v2/" && break
-  sleep 0.05
-done
-curl -sf -o /dev/null "http://127.0.0.1:$port/v2/" || bench_die "docker-registry did not start: $(cat "$work/registry.log")"
 export REF="docker://127.0.0.1:$port/bench/disk:v1" API="http://127.0.0.1:$port/v2/bench/disk"
 
 # The containerdisk, built and pushed once per input set (rebuilt when the qcow2 is newer).
-if [[ ! $reg/pushed.done -nt $qcow2 ]]; then
-  bench_log "building the containerdisk (gzip -$level layer of disk/disk.qcow2) and pushing it"
-  rm -rf "$reg/oci" "$reg/pushed.done"
-  cat > "$reg/spec.json" << EOF
-{"tag": "v1", "images": [{"architecture": "amd64", "os": "linux", "layers": [{"compression": "gzip",
- "level": $level, "entries": [{"path": "disk/", "type": "dir"},
- {"path": "disk/disk.qcow2", "type": "file", "source": "$qcow2"}]}]}]}
-EOF
-  /usr/bin/python3 "$repo/tests/support/oci_image.py" "$reg/spec.json" "$reg/oci" > "$reg/summary.json" ||
-    bench_die "oci_image.py failed"
-  skopeo --insecure-policy copy -q --dest-tls-verify=false --dest-no-creds "oci:$reg/oci:v1" "$REF" ||
-    bench_die "skopeo push failed"
-  rm -rf "$reg/oci"
-  touch "$reg/pushed.done"
-else
-  bench_log "reusing the containerdisk in $reg/storage"
-fi
+bench_containerdisk_push "$reg" "$qcow2" "$level" "$REF"
 manifest_accept='application/vnd.oci.image.manifest.v1+json,application/vnd.docker.distribution.manifest.v2+json'
 layer_size=$(curl -sSf -H "Accept: $manifest_accept" "$API/manifests/v1" | jq -r '.layers[0].size')
 export MANIFEST_ACCEPT=$manifest_accept

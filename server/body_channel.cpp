@@ -78,7 +78,10 @@ void body_channel::close_consumer() {
 }
 
 void body_channel::notify_io() {
-    boost::asio::post(wake_.get_executor(), [self = shared_from_this()] { self->wake_.cancel(); });
+    boost::asio::post(wake_.get_executor(), [self = shared_from_this()] {
+        self->wake_.cancel();
+        if (self->abort_read_ && self->consumer_closed()) self->abort_read_();
+    });
 }
 
 }  // namespace cdi

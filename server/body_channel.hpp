@@ -16,6 +16,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -46,6 +47,10 @@ public:
     void fail(error e);            // the body was cut short, or the upload is canceled
     bool consumer_closed() const;  // the worker is done: stop reading the body
     boost::asio::steady_timer& wake() { return wake_; }
+    // io side: while set, a consumer that closes (the job ended before its body, e.g. an image refused
+    // at its header) also calls abort_read on the io thread, so a socket read waiting for bytes the
+    // client may never send soon is cut short and the session answers at once. Cleared with {}.
+    void set_abort_read(std::function<void()> abort_read) { abort_read_ = std::move(abort_read); }
 
     // worker side. pop() blocks; nullopt = clean end of body; an error = the body failed.
     result<std::optional<filled>> pop();
@@ -68,6 +73,7 @@ private:
     mutable std::mutex mutex_;
     std::condition_variable cv_;
     boost::asio::steady_timer wake_;            // io thread only
+    std::function<void()> abort_read_;          // io thread only
 };
 
 }  // namespace cdi

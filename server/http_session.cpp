@@ -150,9 +150,14 @@ asio::awaitable<body_end> pump_body(upload_server& server, stream_type& stream, 
                 beast::get_lowest_layer(stream).expires_after(idle);
                 armed = now;
             }
+            // The job may end while this read waits for the client (an image refused at its header):
+            // the channel then cancels the read, and the session answers without waiting for bytes.
+            channel.set_abort_read([&stream] { beast::get_lowest_layer(stream).cancel(); });
             auto [ec, n] = co_await http::async_read_some(stream, buf, parser, use_tuple);
+            channel.set_abort_read({});
             if (ec == http::error::need_buffer) ec = {};
             filled = chunk.size() - req.body().size;
+            if (ec == asio::error::operation_aborted && channel.consumer_closed()) break;
             if (ec) {
                 body_ec = ec;
                 break;
