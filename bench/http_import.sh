@@ -8,9 +8,10 @@
 # Environment:
 #   BENCH_SIZE, BENCH_DIR, REPS   as bench/run.sh (inputs shared with it)
 #   BENCH_IMPORTER                the cdi-importer binary (default <repo>/build-bench/importer/cdi-importer)
-#   BENCH_ONLY                    subset of: qcow2 qcow2c qcow2-delay xz gz (default all)
+#   BENCH_ONLY                    subset of: qcow2 qcow2c vmdk qcow2-delay xz gz (default all)
 # qcow2 also runs ours with CDI_CONVERTER=qemu-img (staged in scratch, then qemu-img: the path before
 # issue 14) as a peer; qcow2c is the same disk with zlib-compressed clusters (qemu-img convert -c);
+# vmdk the same disk as a streamOptimized VMDK;
 # qcow2-delay goes through bench/delay_proxy.py adding 25 ms each way, against a plain curl download
 # of the same file through the same proxy (the bar: ours/peer >= 0.8).
 # Needs root (drops the page cache before every timed run).
@@ -26,7 +27,7 @@ size=$(bench_bytes "${BENCH_SIZE:-2G}")
 dir=${BENCH_DIR:-/var/tmp/cdi-bench}
 reps=${REPS:-3}
 importer=${BENCH_IMPORTER:-$repo/build-bench/importer/cdi-importer}
-only=${BENCH_ONLY:-qcow2 qcow2c qcow2-delay xz gz}
+only=${BENCH_ONLY:-qcow2 qcow2c vmdk qcow2-delay xz gz}
 
 [[ $(id -u) -eq 0 ]] || bench_die "run as root: every timed run starts with drop_caches"
 [[ -x $importer ]] || bench_die "no importer at $importer (cmake --build build-bench --target cdi-importer)"
@@ -107,6 +108,9 @@ ours disk.qcow2 "$BASE" qemu-img'
 runners[qcow2c]='ours disk.c.qcow2
 nbdkit_convert disk.c.qcow2
 curl_scratch_convert disk.c.qcow2 "" qcow2'
+runners[vmdk]='ours disk.stream.vmdk
+nbdkit_convert disk.stream.vmdk
+curl_scratch_convert disk.stream.vmdk "" vmdk'
 runners[qcow2-delay]='ours disk.qcow2 "$FAR"
 curl_download "$FAR/disk.qcow2"'
 runners[xz]='ours disk.raw.xz

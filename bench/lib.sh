@@ -94,6 +94,11 @@ bench_build_derived_inputs() {
     bench_log "converting: qemu-img convert -c -O qcow2 (zlib-compressed clusters, as cloud images ship)"
     qemu-img convert -c -f raw -O qcow2 "$dir/disk.raw" "$dir/disk.c.qcow2.part" && mv "$dir/disk.c.qcow2.part" "$dir/disk.c.qcow2"
   fi
+  if [[ ! -f $dir/disk.stream.vmdk ]]; then
+    bench_log "converting: qemu-img convert -O vmdk -o subformat=streamOptimized (as OVAs carry)"
+    qemu-img convert -f raw -O vmdk -o subformat=streamOptimized "$dir/disk.raw" "$dir/disk.stream.vmdk.part" &&
+      mv "$dir/disk.stream.vmdk.part" "$dir/disk.stream.vmdk"
+  fi
 }
 
 # A free TCP port on 127.0.0.1 (bound then released: another process could take it in between).
