@@ -13,7 +13,6 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
-#include <system_error>
 
 namespace cdi {
 namespace {
@@ -37,7 +36,7 @@ auto no_eintr(F f) {
 positional_target::positional_target(unique_fd fd, std::filesystem::path path, bool block, std::uint64_t size,
                                      std::size_t block_size, const positional_target_options& opts, zero_strategy zeroer)
     : fd_(std::move(fd)), path_(std::move(path)), block_(block), size_(size), block_size_(block_size), opts_(opts),
-      zeroer_(std::move(zeroer)) {
+      zeroer_(std::move(zeroer)), io_(fd_.get(), path_.string()) {
     zeroer_.attach(fd_.get(), name());
 }
 
@@ -84,45 +83,7 @@ result<void> positional_target::init(std::uint64_t device_size, std::size_t logi
         spdlog::info("Zeroing block device {} ({} bytes) before the image is written", name(), device_size);
         if (auto r = zero_past_image(fd_.get(), name(), 0, device_size, logical_block_size, zeroer_); !r) return r;
     }
-    if (!opts_.direct_io) return {};
-    if (auto r = set_direct(true); !r) {
-        spdlog::warn("target {}: O_DIRECT unavailable ({}); using buffered I/O", name(), r.error().context);
-        return {};
-    }
-    direct_ = true;
-    return {};
-}
-
-result<void> positional_target::set_direct(bool on) {
-    if (fd_direct_ == on) return {};
-    int flags = ::fcntl(fd_.get(), F_GETFL);
-    if (flags < 0) return errno_error(errno, "F_GETFL on " + name());
-    flags = on ? (flags | O_DIRECT) : (flags & ~O_DIRECT);
-    if (::fcntl(fd_.get(), F_SETFL, flags) != 0) return errno_error(errno, "setting O_DIRECT on " + name());
-    fd_direct_ = on;
-    return {};
-}
-
-result<void> positional_target::pwrite_all(const std::byte* p, std::size_t len, std::uint64_t off) {
-    while (len > 0) {
-        const ssize_t w = ::pwrite(fd_.get(), p, len, static_cast<off_t>(off));
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            if (errno == EINVAL && fd_direct_) {
-                // The filesystem takes O_DIRECT at open but not for this I/O: buffered from now on.
-                spdlog::warn("target {}: O_DIRECT write failed ({}); using buffered I/O from now on", name(),
-                             std::generic_category().message(errno));
-                direct_ = false;
-                if (auto r = set_direct(false); !r) return r;
-                continue;
-            }
-            return errno_error(errno, "writing " + name() + " at offset " + std::to_string(off));
-        }
-        if (w == 0) return make_error(errc::io, "writing " + name() + " made no progress");
-        p += w;
-        len -= static_cast<std::size_t>(w);
-        off += static_cast<std::uint64_t>(w);
-    }
+    if (opts_.direct_io) io_.enable();
     return {};
 }
 
@@ -133,7 +94,7 @@ result<void> positional_target::write_at(std::uint64_t offset, std::span<const s
     }
     if (data.empty()) return {};
     data_bytes_ += data.size();
-    if (!direct_) return write_buffered(offset, data);
+    if (!io_.in_use()) return write_buffered(offset, data);
     // Unaligned head and tail buffered, the aligned middle direct.
     const std::uint64_t bs = block_size_;
     const std::uint64_t end = offset + data.size();
@@ -150,19 +111,23 @@ result<void> positional_target::write_at(std::uint64_t offset, std::span<const s
 }
 
 result<void> positional_target::write_buffered(std::uint64_t off, std::span<const std::byte> data) {
-    if (auto r = set_direct(false); !r) return r;
-    return pwrite_all(data.data(), data.size(), off);
+    if (io_.is_set()) {
+        if (auto r = io_.set(false); !r) return r;
+    }
+    return io_.pwrite_all(data.data(), data.size(), off);
 }
 
 result<void> positional_target::write_direct(std::uint64_t off, std::span<const std::byte> data) {
-    if (!direct_) return write_buffered(off, data);
-    if (auto r = set_direct(true); !r) return r;
-    if (reinterpret_cast<std::uintptr_t>(data.data()) % block_size_ == 0) return pwrite_all(data.data(), data.size(), off);
+    if (!io_.in_use()) return write_buffered(off, data);
+    if (!io_.is_set()) {
+        if (auto r = io_.set(true); !r) return r;
+    }
+    if (reinterpret_cast<std::uintptr_t>(data.data()) % block_size_ == 0) return io_.pwrite_all(data.data(), data.size(), off);
     if (!bounce_) bounce_ = std::make_unique<aligned_buffer>(bounce_size);
     while (!data.empty()) {
         const std::size_t n = std::min(data.size(), bounce_->size());
         std::memcpy(bounce_->data(), data.data(), n);
-        if (auto r = pwrite_all(bounce_->data(), n, off); !r) return r;
+        if (auto r = io_.pwrite_all(bounce_->data(), n, off); !r) return r;
         data = data.subspan(n);
         off += n;
     }
@@ -182,7 +147,7 @@ result<void> positional_target::preallocate_file() {
     if (!allocated) return allocated.error();
     if (*allocated) return {};
     // No fallocate here: write zeros into every hole, as a plain full copy would.
-    if (auto r = set_direct(false); !r) return r;
+    if (auto r = io_.give_up(); !r) return r;
     for (off_t at = 0; static_cast<std::uint64_t>(at) < size_;) {
         const off_t hole = ::lseek(fd_.get(), at, SEEK_HOLE);
         if (hole < 0) return errno_error(errno, "SEEK_HOLE on " + name());

@@ -25,6 +25,7 @@
 // Thread-safety: none; the decoder's thread drives it.
 #include "cdi/unique_fd.hpp"
 #include "convert/aligned_buffer.hpp"
+#include "convert/direct_fd.hpp"
 #include "convert/positional_output.hpp"
 #include "convert/zero_strategy.hpp"
 
@@ -56,16 +57,13 @@ public:
     std::uint64_t size() const noexcept { return size_; }
     std::uint64_t data_bytes() const noexcept { return data_bytes_; }
     bool preallocation_applied() const noexcept { return preallocated_; }
-    bool direct_io() const noexcept { return direct_; }
+    bool direct_io() const noexcept { return io_.in_use(); }
 
 private:
     positional_target(unique_fd fd, std::filesystem::path path, bool block, std::uint64_t size, std::size_t block_size,
                       const positional_target_options& opts, zero_strategy zeroer);
 
     result<void> init(std::uint64_t device_size, std::size_t logical_block_size);
-    result<void> set_direct(bool on);
-    // pwrite of all of [p, p + len) at off on the descriptor in its current mode.
-    result<void> pwrite_all(const std::byte* p, std::size_t len, std::uint64_t off);
     result<void> write_buffered(std::uint64_t off, std::span<const std::byte> data);
     result<void> write_direct(std::uint64_t off, std::span<const std::byte> data);
     result<void> preallocate_file();
@@ -78,8 +76,7 @@ private:
     std::size_t block_size_;  // O_DIRECT's unit of offsets, lengths and memory
     positional_target_options opts_;
     zero_strategy zeroer_;
-    bool direct_ = false;     // O_DIRECT is wanted and the target takes it
-    bool fd_direct_ = false;  // O_DIRECT is set on fd_ right now
+    direct_fd io_;  // O_DIRECT on fd_, and the write loop
     std::unique_ptr<aligned_buffer> bounce_;  // for unaligned memory under O_DIRECT, made on first use
     std::uint64_t data_bytes_ = 0;
     bool preallocated_ = false;

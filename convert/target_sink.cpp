@@ -48,6 +48,7 @@ target_sink::target_sink(unique_fd fd, std::filesystem::path path, bool block_de
       capacity_(capacity),
       opts_(opts),
       zeroer_(std::move(zeroer)),
+      io_(fd_.get(), quoted(path_)),
       staging_(block_size) {
     zeroer_.attach(fd_.get(), name());
 }
@@ -55,13 +56,7 @@ target_sink::target_sink(unique_fd fd, std::filesystem::path path, bool block_de
 std::string target_sink::name() const { return quoted(path_); }
 
 result<void> target_sink::init(const target_options& opts) {
-    if (opts.direct_io) {
-        if (auto r = set_direct(true); !r) {
-            spdlog::warn("target {}: O_DIRECT unavailable ({}); using buffered I/O", name(), r.error().context);
-        } else {
-            direct_ = true;
-        }
-    }
+    if (opts.direct_io) io_.enable();
     if (!opts.preallocate) return {};
     if (block_device_) {
         // Discarding could unmap thin-provisioned storage that preallocation asked to keep.
@@ -121,24 +116,8 @@ result<std::unique_ptr<target_sink>> target_sink::open_block(const std::filesyst
     return s;
 }
 
-result<void> target_sink::set_direct(bool on) {
-    int flags = ::fcntl(fd_.get(), F_GETFL);
-    if (flags < 0) return errno_error(errno, "F_GETFL on " + name());
-    flags = on ? (flags | O_DIRECT) : (flags & ~O_DIRECT);
-    if (::fcntl(fd_.get(), F_SETFL, flags) != 0) return errno_error(errno, "setting O_DIRECT on " + name());
-    fd_direct_ = on;
-    return {};
-}
-
-void target_sink::fall_back_to_buffered(int err) {
-    spdlog::warn("target {}: O_DIRECT write failed ({}); using buffered I/O from now on", name(),
-                 std::generic_category().message(err));
-    direct_ = false;
-    (void)set_direct(false);
-}
-
 sink_caps target_sink::caps() const {
-    return sink_caps{.block_device = block_device_, .direct_io = direct_, .block_size = block_size_};
+    return sink_caps{.block_device = block_device_, .direct_io = io_.in_use(), .block_size = block_size_};
 }
 
 result<void> target_sink::check_capacity(std::uint64_t len) const {
@@ -149,31 +128,10 @@ result<void> target_sink::check_capacity(std::uint64_t len) const {
     return {};
 }
 
-result<void> target_sink::pwrite_all(const std::byte* p, std::size_t len, std::uint64_t off) {
-    while (len > 0) {
-        ssize_t w = ::pwrite(fd_.get(), p, len, static_cast<off_t>(off));
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            if (errno == EINVAL && fd_direct_) {
-                fall_back_to_buffered(errno);
-                if (fd_direct_) return make_error(errc::io, "cannot turn O_DIRECT off on " + name());
-                continue;
-            }
-            return errno_error(errno, "writing " + name() + " at offset " + std::to_string(off));
-        }
-        if (w == 0) return make_error(errc::io, "writing " + name() + " made no progress");
-        p += w;
-        len -= static_cast<std::size_t>(w);
-        off += static_cast<std::uint64_t>(w);
-    }
-    return {};
-}
-
-
 result<void> target_sink::write_blocks(const std::byte* p, std::size_t len) {
     const bool aligned = reinterpret_cast<std::uintptr_t>(p) % block_size_ == 0;
-    if (!fd_direct_ || aligned) {
-        if (auto r = pwrite_all(p, len, aligned_pos_); !r) return r;
+    if (!io_.is_set() || aligned) {
+        if (auto r = io_.pwrite_all(p, len, aligned_pos_); !r) return r;
         aligned_pos_ += len;
         return {};
     }
@@ -181,7 +139,7 @@ result<void> target_sink::write_blocks(const std::byte* p, std::size_t len) {
     while (len > 0) {
         std::size_t n = std::min(len, bounce_->size());
         std::memcpy(bounce_->data(), p, n);
-        if (auto r = pwrite_all(bounce_->data(), n, aligned_pos_); !r) return r;
+        if (auto r = io_.pwrite_all(bounce_->data(), n, aligned_pos_); !r) return r;
         aligned_pos_ += n;
         p += n;
         len -= n;
@@ -192,7 +150,7 @@ result<void> target_sink::write_blocks(const std::byte* p, std::size_t len) {
 result<void> target_sink::emit_staging_block() {
     // A block of zeros on a fresh file stays a hole unless preallocation writes zeros.
     if (tail_has_data_ || block_device_ || write_file_zeros_) {
-        if (auto r = pwrite_all(staging_.data(), block_size_, aligned_pos_); !r) return r;
+        if (auto r = io_.pwrite_all(staging_.data(), block_size_, aligned_pos_); !r) return r;
     }
     aligned_pos_ += block_size_;
     tail_len_ = 0;
@@ -270,16 +228,16 @@ result<void> target_sink::write_tail() {
     if (block_device_) {
         // A partial logical block cannot go through O_DIRECT: write the exact bytes buffered; flush()
         // turns O_DIRECT back on after fsync.
-        if (fd_direct_) {
-            if (auto r = set_direct(false); !r) return r;
+        if (io_.is_set()) {
+            if (auto r = io_.set(false); !r) return r;
         }
-        return pwrite_all(staging_.data(), tail_len_, aligned_pos_);
+        return io_.pwrite_all(staging_.data(), tail_len_, aligned_pos_);
     }
     if (!tail_has_data_ && !write_file_zeros_) return {};  // a hole; ftruncate sets the length
-    if (!fd_direct_) return pwrite_all(staging_.data(), tail_len_, aligned_pos_);
+    if (!io_.is_set()) return io_.pwrite_all(staging_.data(), tail_len_, aligned_pos_);
     // Pad to a whole block; flush() truncates the file back to offset_.
     std::memset(staging_.data() + tail_len_, 0, block_size_ - tail_len_);
-    return pwrite_all(staging_.data(), block_size_, aligned_pos_);
+    return io_.pwrite_all(staging_.data(), block_size_, aligned_pos_);
 }
 
 result<void> target_sink::zero_past_end() {
@@ -309,8 +267,8 @@ result<void> target_sink::flush() {
     }
     if (opts_.scratch) return {};  // nothing to make durable: the file goes with the job
     if (no_eintr([&] { return ::fsync(fd_.get()); }) != 0) return errno_error(errno, "fsync of " + name());
-    if (direct_ && !fd_direct_) {
-        if (auto r = set_direct(true); !r) return r;
+    if (io_.in_use() && !io_.is_set()) {
+        if (auto r = io_.set(true); !r) return r;
     }
     if (!block_device_ && !dir_synced_) {
         // The directory entry of a new file is durable only once its directory is synced.
@@ -324,10 +282,7 @@ result<void> target_sink::flush() {
 }
 
 result<void> target_sink::read_back(std::span<std::byte> out, std::uint64_t off) {
-    if (fd_direct_) {
-        if (auto r = set_direct(false); !r) return r;  // unaligned offset and memory
-    }
-    direct_ = false;
+    if (auto r = io_.give_up(); !r) return r;  // unaligned offset and memory
     std::size_t got = 0;
     while (got < out.size()) {
         ssize_t n;
@@ -343,16 +298,13 @@ result<void> target_sink::read_back(std::span<std::byte> out, std::uint64_t off)
 
 result<void> target_sink::cut_back(std::uint64_t len) {
     if (len > offset_) return make_error(errc::io, "cut_back past the end of " + name());
-    if (fd_direct_) {
-        if (auto r = set_direct(false); !r) return r;
-    }
-    direct_ = false;
+    if (auto r = io_.give_up(); !r) return r;
     if (block_device_) {
         // flush() already zeroed everything past offset_; the device keeps its size.
         std::vector<std::byte> zeros(static_cast<std::size_t>(std::min<std::uint64_t>(offset_ - len, 1u << 20)));
         for (std::uint64_t pos = len; pos < offset_;) {
             std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(zeros.size(), offset_ - pos));
-            if (auto r = pwrite_all(zeros.data(), n, pos); !r) return r;
+            if (auto r = io_.pwrite_all(zeros.data(), n, pos); !r) return r;
             pos += n;
         }
     } else if (no_eintr([&] { return ::ftruncate(fd_.get(), static_cast<off_t>(len)); }) != 0) {

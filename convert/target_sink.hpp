@@ -20,6 +20,7 @@
 #include "cdi/sink.hpp"
 #include "cdi/unique_fd.hpp"
 #include "convert/aligned_buffer.hpp"
+#include "convert/direct_fd.hpp"
 #include "convert/zero_strategy.hpp"
 
 #include <cstdint>
@@ -103,11 +104,6 @@ private:
     // Zeroes the device past offset_, once (zero_past_image); block devices only.
     result<void> zero_past_end();
     result<void> init(const target_options& opts);
-    // pwrite of all of [p, p + len) at off: EINTR and short writes retried; O_DIRECT's EINVAL
-    // switches to buffered I/O and retries.
-    result<void> pwrite_all(const std::byte* p, std::size_t len, std::uint64_t off);
-    result<void> set_direct(bool on);
-    void fall_back_to_buffered(int err);
     std::string name() const;
 
     unique_fd fd_;
@@ -119,8 +115,7 @@ private:
     bool past_end_zeroed_ = false;
     target_options opts_;
     zero_strategy zeroer_;
-    bool direct_ = false;     // O_DIRECT is in use
-    bool fd_direct_ = false;  // O_DIRECT is set on fd_ right now
+    direct_fd io_;            // O_DIRECT on fd_, and the write loop
     std::uint64_t offset_ = 0;       // bytes appended (data and zeros)
     std::uint64_t aligned_pos_ = 0;  // everything before this offset is on the target
     aligned_buffer staging_;         // the block at aligned_pos_: tail_len_ bytes, zeros after them

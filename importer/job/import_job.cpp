@@ -234,7 +234,7 @@ result<phase> import_job::start_stream_convert() {
 result<phase> import_job::convert_stream() {
     bool created = false;
     auto done = stream_->run(spec_, capacity_, block_target_, created);
-    if (created) target_touched_ = true;  // removed by run() on failure
+    if (created) target_touched_ = true;  // a failure leaves it to discard_target(), in run()
     if (!done) return done.error();
     progress_.mark_transfer_done();
     progress_.mark_validated();

@@ -1,5 +1,6 @@
 // cdi-importer with IMPORTER_SOURCE=http against a real nginx (issue 4): the environment the
 // controller sets in, exit status, termination message, target and metrics endpoint out.
+#include "support/fault_http_server.hpp"
 #include "support/nginx.hpp"
 #include "support/importer_process.hpp"
 #include "support/pki.hpp"
@@ -7,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <map>
 
 namespace cdi {
@@ -100,6 +102,41 @@ TEST_F(importer_http_test, a_qcow2_image_without_scratch_imports_all_the_same) {
     ASSERT_EQ(o.status, 0) << o.log;
     EXPECT_EQ(o.message, R"({"scratchSpaceRequired":false,"preallocationApplied":false,"message":"Import Complete"})");
     EXPECT_EQ(test::read_file(data_ / "disk.img"), raw_);
+}
+
+// An origin that drops the connection halfway through a qcow2: the HTTP origin resumes with Range
+// and If-Range under the decoder, which never sees the gap (issue 14).
+TEST_F(importer_http_test, a_qcow2_cut_off_mid_stream_resumes_with_range_and_decodes_whole) {
+    must_run("qemu-img convert -f raw -O qcow2 " + q(www_ / "disk.img") + " " + q(www_ / "disk.qcow2"));
+    const auto image = test::read_file(www_ / "disk.qcow2");
+    const std::string body(image.begin(), image.end());
+    const std::size_t cut = body.size() / 2 + 17;
+    std::atomic<int> gets{0};
+    test::fault_http_server origin([&](const test::fault_request& req, test::fault_reply& out) {
+        const std::string validators = "ETag: \"v1\"\r\nAccept-Ranges: bytes\r\n";
+        if (req.method == "HEAD") {
+            out.send("HTTP/1.1 200 OK\r\n" + validators + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n");
+            return;
+        }
+        const std::string range = req.header("Range");
+        if (++gets == 1 || range.empty()) {
+            out.send("HTTP/1.1 200 OK\r\n" + validators + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n");
+            out.send(gets == 1 ? body.substr(0, cut) : body);  // the first answer is cut off
+            return;
+        }
+        const std::size_t from = std::stoul(range.substr(6));
+        out.send("HTTP/1.1 206 Partial Content\r\n" + validators + "Content-Range: bytes " + std::to_string(from) + "-" +
+                 std::to_string(body.size() - 1) + "/" + std::to_string(body.size()) + "\r\nContent-Length: " +
+                 std::to_string(body.size() - from) + "\r\n\r\n" + body.substr(from));
+    });
+    auto o = run({{"IMPORTER_SOURCE", "http"}, {"IMPORTER_ENDPOINT", origin.url("/disk.qcow2")}});
+    ASSERT_EQ(o.status, 0) << o.log;
+    EXPECT_EQ(test::read_file(data_ / "disk.img"), raw_);
+    EXPECT_EQ(o.log.find("TransferScratch"), std::string::npos) << o.log;
+    EXPECT_TRUE(fs::is_empty(scratch_));
+    bool resumed = false;
+    for (const auto& r : origin.requests()) resumed = resumed || r.header("Range") == "bytes=" + std::to_string(cut) + "-";
+    EXPECT_TRUE(resumed) << "the second GET must ask for the rest with Range";
 }
 
 TEST_F(importer_http_test, the_qemu_img_switch_stages_a_qcow2_in_scratch_as_cdi_does) {
