@@ -8,6 +8,17 @@
 namespace cdi {
 namespace {
 constexpr std::uint8_t zlib_wrapped = 0xff;  // internal: not a qcow2 compression type, create() refuses it
+
+// One inflate(Z_FINISH) of in into out on the reset stream: zlib's return code (z's avail_* tell
+// what was used and made).
+result<int> inflate_once(z_stream& z, std::span<const std::byte> in, std::span<std::byte> out) {
+    if (inflateReset(&z) != Z_OK) return make_error(errc::io, "zlib inflateReset failed");
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<std::byte*>(in.data()));
+    z.avail_in = static_cast<uInt>(in.size());
+    z.next_out = reinterpret_cast<Bytef*>(out.data());
+    z.avail_out = static_cast<uInt>(out.size());
+    return ::inflate(&z, Z_FINISH);
+}
 }  // namespace
 
 struct qcow2_inflater::state {
@@ -53,12 +64,9 @@ result<qcow2_inflater> qcow2_inflater::create_zlib_wrapped() {
 result<std::size_t> qcow2_inflater::inflate_whole_stream(std::span<const std::byte> in, std::span<std::byte> out) {
     if (s_->type != zlib_wrapped) return make_error(errc::io, "inflate_whole_stream needs a zlib-wrapped inflater");
     z_stream& z = s_->z;
-    if (inflateReset(&z) != Z_OK) return make_error(errc::io, "zlib inflateReset failed");
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<std::byte*>(in.data()));
-    z.avail_in = static_cast<uInt>(in.size());
-    z.next_out = reinterpret_cast<Bytef*>(out.data());
-    z.avail_out = static_cast<uInt>(out.size());
-    const int ret = ::inflate(&z, Z_FINISH);
+    auto inflated = inflate_once(z, in, out);
+    if (!inflated) return inflated.error();
+    const int ret = *inflated;
     const std::size_t made = out.size() - z.avail_out;
     if (ret == Z_STREAM_END) return made;
     if (ret == Z_BUF_ERROR && z.avail_out == 0) {
@@ -75,12 +83,9 @@ result<void> qcow2_inflater::inflate(std::span<const std::byte> in, std::span<st
     if (s_->type == zlib_wrapped) return make_error(errc::io, "inflate needs a qcow2 inflater");
     if (s_->type == 0) {
         z_stream& z = s_->z;
-        if (inflateReset(&z) != Z_OK) return make_error(errc::io, "zlib inflateReset failed");
-        z.next_in = reinterpret_cast<Bytef*>(const_cast<std::byte*>(in.data()));
-        z.avail_in = static_cast<uInt>(in.size());
-        z.next_out = reinterpret_cast<Bytef*>(out.data());
-        z.avail_out = static_cast<uInt>(out.size());
-        const int ret = ::inflate(&z, Z_FINISH);
+        auto inflated = inflate_once(z, in, out);
+        if (!inflated) return inflated.error();
+        const int ret = *inflated;
         // qemu: Z_STREAM_END or Z_BUF_ERROR, and the whole cluster written.
         if ((ret == Z_STREAM_END || ret == Z_BUF_ERROR) && z.avail_out == 0) return {};
         return make_error(errc::decompress, "qcow2 compressed cluster (zlib) is corrupt or short: " + std::to_string(out.size() - z.avail_out) +
