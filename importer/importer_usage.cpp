@@ -38,13 +38,13 @@ Environment:
   FILESYSTEM_OVERHEAD    the fraction of a filesystem volume kept free (e.g. 0.055)
   PREALLOCATION          true: allocate every byte of the target
   CACHE_MODE             TRYNONE (the only mode: O_DIRECT is tried either way)
-  CDI_CONVERTER          stream (default: a qcow2 is decoded as it arrives, no scratch) or
-                         qemu-img (a qcow2 is staged in /scratch and converted by qemu-img)
+  CDI_CONVERTER          stream (default: qcow2 and streamOptimized VMDK decoded as they arrive) or
+                         qemu-img (those are staged in /scratch and converted by qemu-img too)
 
 Pod paths:
   /data/disk.img         the target on a filesystem volume (archives extract into /data)
   /dev/cdi-block-volume  the target on a block volume (block mode when it exists)
-  /scratch               scratch space, for vmdk, vdi, vhd and vhdx images (converted by qemu-img)
+  /scratch               scratch space, for images qemu-img converts (and the decoder's spill)
   /proxycerts/           CA certificates for the proxy
   /extraheaders/<i>/<key>
                          secret request headers, one "Name: value" per file

@@ -30,8 +30,8 @@ Environment:
   UPLOAD_IMAGE_SIZE   the requested size, a Kubernetes quantity (e.g. 10Gi)
   FILESYSTEM_OVERHEAD the fraction of a filesystem volume kept free (e.g. 0.055)
   PREALLOCATION       true: allocate every byte of the target
-  CDI_CONVERTER       stream (default: a qcow2 is decoded as it arrives, no scratch) or
-                      qemu-img (a qcow2 is staged in /scratch and converted by qemu-img)
+  CDI_CONVERTER       stream (default: qcow2 and streamOptimized VMDK decoded as they arrive) or
+                      qemu-img (those are staged in /scratch and converted by qemu-img too)
 
 Requests (POST, under /v1beta1/ or /v1alpha1/):
   upload, upload-async            a disk image as the body (async: answered once it is validated)
@@ -42,7 +42,7 @@ Requests (POST, under /v1beta1/ or /v1alpha1/):
 
 Pod paths:
   /data/disk.img          the target on a filesystem volume
-  /scratch                scratch space, for vmdk, vdi, vhd and vhdx images (converted by qemu-img)
+  /scratch                scratch space, for images qemu-img converts (and the decoder's spill)
   /dev/termination-log    the outcome the upload controller reads
 
 Moved for tests and local runs: CDI_DATA_DIR, CDI_SCRATCH_DIR, CDI_TERMINATION_LOG;

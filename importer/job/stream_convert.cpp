@@ -53,7 +53,6 @@ result<stream_decode_summary> stream_decode::run(const job_spec& spec, std::uint
         auto st = q->run(behind);  // ends with the target's flush: data and directory fsynced
         if (!st) return st.error();
         s.stream_bytes = st->stream_bytes;
-        s.scratch_bytes = st->spill_bytes_written;
         s.detail = std::to_string(st->data_clusters) + " data and " + std::to_string(st->compressed_clusters) +
                    " compressed clusters, " + std::to_string(st->window_peak) + " bytes held in memory at most, " +
                    std::to_string(st->spill_bytes_written) + " bytes spilled to scratch";

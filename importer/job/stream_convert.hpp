@@ -32,9 +32,8 @@ struct stream_decode_options {
 struct stream_decode_summary {
     std::uint64_t stream_bytes = 0;  // bytes of the image read
     std::uint64_t data_bytes = 0;    // written to the target as data
-    std::uint64_t scratch_bytes = 0; // spilled to scratch (0 for the layouts qemu-img writes)
     bool preallocation_applied = false;
-    std::string detail;              // what the decoder saw, for the log
+    std::string detail;              // what the decoder saw (spilled bytes included), for the log
 };
 
 class stream_decode {

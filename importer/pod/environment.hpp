@@ -17,8 +17,9 @@ std::string env(const env_lookup& getenv_fn, const char* name, const char* fallb
 // Anything else throws std::invalid_argument naming the variable (start-up only).
 bool parse_go_bool(const std::string& name, const std::string& value);
 
-// CDI_CONVERTER, our operator switch (both binaries): "stream" or empty (the default: qcow2 decoded
-// as it arrives) or "qemu-img" (staged in scratch and converted by qemu-img, as CDI does).
+// CDI_CONVERTER, our operator switch (both binaries): "stream" or empty (the default: qcow2 and
+// streamOptimized VMDK decoded as they arrive) or "qemu-img" (staged in scratch and converted by
+// qemu-img, as CDI does).
 // Anything else throws std::invalid_argument (start-up only).
 converter parse_converter(const std::string& value);
 

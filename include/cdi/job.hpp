@@ -16,10 +16,10 @@ enum class content_type { kubevirt, archive };
 // the conversion in both modes).
 enum class cache_mode { writeback, try_none };
 
-// Who converts a qcow2 read from a stream (an upload body, HTTP, a registry layer, a compressed
-// file): stream decodes it as it arrives, straight into the target (convert/qcow2_stream_decoder);
-// qemu_img stages it whole in scratch and runs `qemu-img convert`, as CDI does. The operator's
-// switch (CDI_CONVERTER=qemu-img) forces the second, for every format.
+// Who converts a qcow2 or streamOptimized VMDK read from a stream (an upload body, HTTP, a registry
+// layer, a compressed file): stream decodes it as it arrives, straight into the target
+// (importer/job/stream_convert); qemu_img stages it whole in scratch and runs `qemu-img convert`, as
+// CDI does and as every other format is. The operator's switch: CDI_CONVERTER=qemu-img.
 enum class converter { stream, qemu_img };
 
 struct job_spec {
