@@ -1,6 +1,7 @@
 #include "convert/durable.hpp"
 
 #include "cdi/unique_fd.hpp"
+#include "convert/no_eintr.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -17,10 +18,14 @@ result<void> make_durable(const std::filesystem::path& path) {
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) return errno_error(errno, "stat " + path.string());
     if (!S_ISREG(st.st_mode)) return {};
-    auto dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
-    unique_fd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    return sync_parent_directory(path);
+}
+
+result<void> sync_parent_directory(const std::filesystem::path& path) {
+    const auto dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+    unique_fd dfd(no_eintr([&] { return ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); }));
     if (!dfd) return errno_error(errno, "cannot open directory " + dir.string() + " to fsync it");
-    if (::fsync(dfd.get()) != 0) return errno_error(errno, "fsync directory " + dir.string());
+    if (no_eintr([&] { return ::fsync(dfd.get()); }) != 0) return errno_error(errno, "fsync directory " + dir.string());
     return {};
 }
 

@@ -1,6 +1,8 @@
 #include "convert/positional_target.hpp"
 
 #include "convert/block_device.hpp"
+#include "convert/durable.hpp"
+#include "convert/no_eintr.hpp"
 #include "convert/image_reader.hpp"
 #include "convert/target_volume.hpp"
 
@@ -22,14 +24,6 @@ constexpr std::size_t file_block_size = 4096;
 // Bounce buffer for unaligned memory under O_DIRECT: the extra copy is then the only cost.
 constexpr std::size_t bounce_size = 1u << 20;
 
-template <class F>
-auto no_eintr(F f) {
-    decltype(f()) rc;
-    do {
-        rc = f();
-    } while (rc < 0 && errno == EINTR);
-    return rc;
-}
 
 }  // namespace
 
@@ -171,10 +165,7 @@ result<void> positional_target::flush() {
     if (no_eintr([&] { return ::fsync(fd_.get()); }) != 0) return errno_error(errno, "fsync of " + name());
     if (!block_ && !dir_synced_) {
         // The directory entry of a new file is durable only once its directory is synced.
-        const auto dir = path_.has_parent_path() ? path_.parent_path() : std::filesystem::path(".");
-        unique_fd dfd(no_eintr([&] { return ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); }));
-        if (!dfd) return errno_error(errno, "opening directory " + dir.string());
-        if (no_eintr([&] { return ::fsync(dfd.get()); }) != 0) return errno_error(errno, "fsync of " + dir.string());
+        if (auto r = sync_parent_directory(path_); !r) return r;
         dir_synced_ = true;
     }
     return {};

@@ -1,5 +1,7 @@
 #include "convert/qcow2_stream_spill.hpp"
 
+#include "convert/no_eintr.hpp"
+
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -60,14 +62,6 @@ int pread_full(int fd, std::byte* p, std::size_t len, std::uint64_t off) {
     return 0;
 }
 
-int open_no_eintr(const char* path, int flags) {
-    int fd;
-    do {
-        fd = ::open(path, flags, 0600);
-    } while (fd < 0 && errno == EINTR);
-    return fd;
-}
-
 }  // namespace
 
 stream_spill::stream_spill(spill_options opts, naming how) : opts_(std::move(opts)), naming_(how) {}
@@ -80,7 +74,7 @@ result<void> stream_spill::create_file() {
         int fd = -1;
         int err = 0;
         if (naming_ == naming::tmpfile_first) {
-            fd = open_no_eintr(opts_.dir.c_str(), O_TMPFILE | flags);
+            fd = no_eintr([&] { return ::open(opts_.dir.c_str(), O_TMPFILE | flags, 0600); });
             err = fd < 0 ? errno : 0;
             if (err == EOPNOTSUPP || err == EISDIR) naming_ = naming::named_only;  // no O_TMPFILE here
         }
@@ -91,7 +85,7 @@ result<void> stream_spill::create_file() {
                 const auto tick = std::chrono::steady_clock::now().time_since_epoch().count();
                 const auto name = opts_.dir / (".cdi-qcow2-spill-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
                                                std::to_string(tick));
-                fd = open_no_eintr(name.c_str(), O_CREAT | O_EXCL | flags);
+                fd = no_eintr([&] { return ::open(name.c_str(), O_CREAT | O_EXCL | flags, 0600); });
                 err = fd < 0 ? errno : 0;
                 if (fd >= 0 && ::unlink(name.c_str()) != 0) {
                     err = errno;

@@ -1,6 +1,8 @@
 #include "convert/target_sink.hpp"
 
 #include "convert/block_device.hpp"
+#include "convert/durable.hpp"
+#include "convert/no_eintr.hpp"
 
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -28,14 +30,6 @@ constexpr std::size_t bounce_size = 1u << 20;
 
 std::string quoted(const std::filesystem::path& p) { return "\"" + p.string() + "\""; }
 
-template <class F>
-int no_eintr(F f) {
-    int rc;
-    do {
-        rc = f();
-    } while (rc < 0 && errno == EINTR);
-    return rc;
-}
 
 }  // namespace
 
@@ -272,10 +266,7 @@ result<void> target_sink::flush() {
     }
     if (!block_device_ && !dir_synced_) {
         // The directory entry of a new file is durable only once its directory is synced.
-        auto dir = path_.has_parent_path() ? path_.parent_path() : std::filesystem::path(".");
-        unique_fd dfd(no_eintr([&] { return ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); }));
-        if (!dfd) return errno_error(errno, "opening directory " + quoted(dir));
-        if (no_eintr([&] { return ::fsync(dfd.get()); }) != 0) return errno_error(errno, "fsync of " + quoted(dir));
+        if (auto r = sync_parent_directory(path_); !r) return r;
         dir_synced_ = true;
     }
     return {};
