@@ -24,6 +24,15 @@ std::uint32_t vhd_header::checksum(std::span<const std::byte> footer) noexcept {
     return ~sum;
 }
 
+std::uint64_t vhd_header::sectors_by_qemu_rule(std::span<const std::byte> f) noexcept {
+    // creator_app@28, current_size@48, cylinders@56 (16 bit), heads@58, sectors@59.
+    std::uint64_t sectors = std::uint64_t{load_be16(f, 56)} * std::to_integer<std::uint64_t>(f[58]) * std::to_integer<std::uint64_t>(f[59]);
+    const bool exact_size_creator = bytes_equal(f, 28, "win ") || bytes_equal(f, 28, "qem2") || bytes_equal(f, 28, "d2v ") ||
+                                    bytes_equal(f, 28, "CTXS") || bytes_equal(f, 28, std::string_view("tap\0", 4));
+    if (exact_size_creator || sectors == max_geometry) sectors = load_be64(f, 48) / 512;
+    return sectors;
+}
+
 std::optional<vhd_footer> parse_vhd_footer(std::span<const std::byte> bytes512) {
     if (bytes512.size() != vhd_footer_size || !bytes_equal(bytes512, 0, "conectix")) return std::nullopt;
     if (load_be32(bytes512, 64) != vhd_header::checksum(bytes512)) return std::nullopt;
@@ -54,10 +63,7 @@ result<vhd_header> vhd_header::read(const image_reader& file) {
     if (h.disk_type_ != type_fixed && h.disk_type_ != type_dynamic) {
         return make_error(errc::bad_image, "vhd disk type " + std::to_string(h.disk_type_) + " is not supported");
     }
-    std::uint64_t sectors = std::uint64_t{load_be16(f, 56)} * std::to_integer<std::uint64_t>(f[58]) * std::to_integer<std::uint64_t>(f[59]);
-    const bool exact_size_creator = bytes_equal(f, 28, "win ") || bytes_equal(f, 28, "qem2") || bytes_equal(f, 28, "d2v ") ||
-                                    bytes_equal(f, 28, "CTXS") || bytes_equal(f, 28, std::string_view("tap\0", 4));
-    if (exact_size_creator || sectors == max_geometry) sectors = load_be64(f, 48) / 512;
+    const std::uint64_t sectors = sectors_by_qemu_rule(f);
     if (sectors > max_sectors) return corrupt("disk of " + std::to_string(sectors) + " sectors is larger than 2040 GiB");
     h.virtual_size_ = sectors * 512;
     if (h.disk_type_ == type_fixed) {

@@ -46,6 +46,10 @@ public:
     // The footer checksum: one's complement of the byte sum with the checksum field read as zero.
     static std::uint32_t checksum(std::span<const std::byte> footer) noexcept;
 
+    // virtual_size()'s rule, in sectors, on a 512-byte footer whose cookie and checksum were
+    // checked (no limit applied: callers compare with max_sectors). Shared with convert/declared_size.
+    static std::uint64_t sectors_by_qemu_rule(std::span<const std::byte> footer) noexcept;
+
 private:
     result<void> check_dynamic(const image_reader& file, std::uint64_t data_offset);
 

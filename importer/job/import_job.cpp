@@ -1,6 +1,7 @@
 #include "importer/job/import_job.hpp"
 
 #include "convert/block_device.hpp"
+#include "convert/declared_size.hpp"
 #include "convert/durable.hpp"
 #include "convert/image_inspector.hpp"
 #include "convert/image_reader.hpp"
@@ -97,6 +98,12 @@ result<phase> import_job::info() {
         const auto length = pipe_->layers.empty() ? pipe_->top->size_hint() : std::nullopt;
         if (length && *length > capacity_) return too_large_error(*length, capacity_);
         return phase::transfer_data_file;
+    }
+
+    // A staged format that declares more than the target holds is refused at its header, before its
+    // body is downloaded and staged (the inspector would refuse the staged file with the same words).
+    if (auto declared = declared_virtual_size(pipe_->format, pipe_->head); declared && *declared > capacity_) {
+        return too_large_error(*declared, capacity_);
     }
 
     // A local uncompressed file is read at random by qemu-img in place: nothing to gain by streaming.

@@ -167,6 +167,22 @@ TEST_F(import_job_test, a_qcow2_larger_than_the_target_fails_before_conversion_w
     EXPECT_TRUE(scratch_empty());
 }
 
+TEST_F(import_job_test, a_staged_vdi_or_vhd_larger_than_the_target_is_refused_at_its_header_before_staging) {
+    // No scratch is given: a refusal that came after staging would be "needs scratch" instead.
+    for (const char* fmt : {"vdi", "vpc"}) {
+        auto image = src_ / (std::string("big.") + fmt);
+        must_run("qemu-img create -q -f " + std::string(fmt) + " " + q(image) + " 64M");
+        must_run("gzip -1 -f " + q(image));
+        auto s = spec(16 * mib);
+        s.scratch_dir.reset();
+        auto r = import(fs::path(image).concat(".gz"), s);
+        ASSERT_FALSE(r) << fmt;
+        EXPECT_TRUE(r.error().is(errc::too_large)) << fmt << ": " << r.error().message();
+        EXPECT_NE(r.error().message().find("is larger than the reported available storage"), std::string::npos) << r.error().message();
+        EXPECT_FALSE(fs::exists(data_ / "disk.img"));
+    }
+}
+
 TEST_F(import_job_test, a_raw_stream_larger_than_the_target_fails_and_leaves_no_target) {
     auto r = import(src_ / "disk.raw", spec(4 * mib));
     ASSERT_FALSE(r);
