@@ -230,13 +230,14 @@ reply settle(upload_server& server, const upload_run& run, const body_end& body,
         ok.complete_after = true;  // the process ends once the 200 is written
         return ok;
     }
+    const error e = attribute_to_body(r.error(), body.complete);
     if (answered) {
         // CDI exits 1 without a message here; the client already had its 200.
-        server.fail("Unable to process data: " + r.error().message());
+        server.fail("Unable to process data: " + e.message());
         return {};
     }
     server.state().fail();
-    const http_error he = map_error(r.error());
+    const http_error he = map_error(e);
     spdlog::error("{}", he.body);
     return make_reply(static_cast<http::status>(he.status), he.body, body.complete);
 }

@@ -15,6 +15,11 @@ http_error map_error(const error& e) {
     return {500, "Saving stream failed: " + e.message(), false};
 }
 
+error attribute_to_body(error e, bool body_complete) {
+    if (!body_complete || !e.is(errc::truncated)) return e;
+    return make_error(errc::bad_image, "the image ends early inside the complete upload body: " + e.context);
+}
+
 http_error map_request_fault(request_fault f, std::string_view detail) {
     unsigned status = 400;
     if (f == request_fault::line_too_long) status = 414;

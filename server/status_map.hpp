@@ -22,6 +22,13 @@ struct http_error {
 // invalid image or archive is the client's error); everything else → 500.
 http_error map_error(const error& e);
 
+// A job's error once it is known how the body ended. errc::truncated from the job while the body was
+// received in full can only come from a stream inside it (gzip, xz, zstd, a qcow2 or VMDK decoded as
+// it arrives, tar, a multipart part, Snappy frames) ending before its own end: the client sent a
+// short image, not a short body, so it becomes errc::bad_image (a 400 naming the cause). A body cut
+// short, or any other class, is returned unchanged (E_TRUNCATED stays a 500: the transport failed).
+error attribute_to_body(error e, bool body_complete);
+
 // A request refused from its header alone, before routing (security.md 2.8, case A9).
 enum class request_fault {
     malformed,         // framing RFC 9112 forbids: duplicate or negative Content-Length, Content-Length with Transfer-Encoding

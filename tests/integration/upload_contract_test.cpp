@@ -92,6 +92,27 @@ TEST_F(upload_contract_test, a_tar_cut_short_inside_a_complete_body_is_a_400_nam
     EXPECT_EQ(s.wait(), 0) << s.log();
 }
 
+// The same for a compressed image and for a qcow2 decoded as it arrives: a stream cut short inside a
+// complete body is E_BAD_IMAGE, a 400 naming the stream's own cause (it was a 500 E_TRUNCATED, which
+// reads as a transport failure and invites a retry of the same bytes); nothing is left behind.
+TEST_F(upload_contract_test, a_compressed_or_qcow2_image_cut_short_inside_a_complete_body_is_a_400_naming_the_cause) {
+    auto& s = start();
+    test::must_run("head -c 3145728 /dev/urandom > " + q(dir_ / "disk.raw"));
+    test::must_run("gzip -1 -c " + q(dir_ / "disk.raw") + " > " + q(dir_ / "disk.raw.gz"));
+    test::must_run("qemu-img convert -f raw -O qcow2 " + q(dir_ / "disk.raw") + " " + q(dir_ / "disk.qcow2"));
+    for (const auto& [name, cause] : {std::pair{"disk.raw.gz", "gzip stream ends before its trailer"},
+                                      std::pair{"disk.qcow2", "qcow2 stream ended at"}}) {
+        fs::resize_file(dir_ / name, fs::file_size(dir_ / name) / 2);
+        EXPECT_EQ(curl("--data-binary @" + q(dir_ / name), "/v1beta1/upload"), "400") << name << s.log();
+        EXPECT_EQ(body().rfind("Saving stream failed: E_BAD_IMAGE: ", 0), 0u) << body();
+        EXPECT_NE(body().find("the image ends early inside the complete upload body"), std::string::npos) << body();
+        EXPECT_NE(body().find(cause), std::string::npos) << body();
+        EXPECT_FALSE(fs::exists(data_ / "disk.img")) << name;
+    }
+    EXPECT_EQ(curl("--data-binary @" + q(dir_ / "disk.raw"), "/v1beta1/upload"), "200") << body() << s.log();
+    EXPECT_EQ(s.wait(), 0) << s.log();
+}
+
 // A client retrying while an upload runs reads 503 whatever its request looks like: a form without
 // a boundary (400 when idle) or an async clone (500 when idle) included; the upload is untouched.
 TEST_F(upload_contract_test, requests_racing_an_upload_read_503_before_their_route_validation) {

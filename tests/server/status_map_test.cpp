@@ -42,6 +42,20 @@ TEST(status_map, everything_else_is_500) {
     EXPECT_EQ(sys.status, 500u);
 }
 
+TEST(status_map, a_stream_cut_short_inside_a_complete_body_is_the_images_fault_and_a_400) {
+    const auto e = attribute_to_body(make_error(errc::truncated, "gzip stream ends before its trailer"), true);
+    EXPECT_TRUE(e.is(errc::bad_image)) << e.message();
+    EXPECT_EQ(e.context, "the image ends early inside the complete upload body: gzip stream ends before its trailer");
+    EXPECT_EQ(map_error(e).status, 400u);
+}
+
+TEST(status_map, a_body_cut_short_and_every_other_class_keep_their_class) {
+    EXPECT_TRUE(attribute_to_body(make_error(errc::truncated, "body ended"), false).is(errc::truncated));
+    for (errc c : {errc::io, errc::canceled, errc::corrupt_image, errc::too_large}) {
+        EXPECT_TRUE(attribute_to_body(make_error(c, "why"), true).is(c)) << class_token(c);
+    }
+}
+
 TEST(status_map, request_faults_are_400_414_431_with_the_bad_request_class) {
     EXPECT_EQ(map_request_fault(request_fault::malformed, "why").status, 400u);
     EXPECT_EQ(map_request_fault(request_fault::line_too_long, "why").status, 414u);
