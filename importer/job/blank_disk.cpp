@@ -34,6 +34,17 @@ result<job_result> fill_block_device_with_zeros(const job_spec& spec, const canc
     return job_result{.format = image_format::raw, .virtual_size = size, .data_bytes = size, .preallocation_applied = true};
 }
 
+// Without preallocation a blank block volume must still read as zeros: a device from a pool holds its
+// last tenant's data (security.md 5.1). An image of length 0 flushed through target_sink zeroes the
+// whole device its cheapest way (BLKZEROOUT: the device's write-zeroes or unmap where it has one).
+result<job_result> zero_block_device_cheaply(const job_spec& spec) {
+    auto target = target_sink::open_block(spec.target, target_options{.capacity = std::nullopt, .preallocate = false, .direct_io = true});
+    if (!target) return target.error();
+    const std::uint64_t size = (*target)->capacity().value_or(0);
+    if (auto r = (*target)->flush(); !r) return r.error();
+    return job_result{.format = image_format::raw, .virtual_size = size, .data_bytes = 0, .preallocation_applied = false};
+}
+
 }  // namespace
 
 std::optional<std::string> blank_disk_refusal(const job_spec& spec) {
@@ -44,9 +55,12 @@ std::optional<std::string> blank_disk_refusal(const job_spec& spec) {
 result<job_result> create_blank_disk(const job_spec& spec, const qemu_img& qemu, const cancel_token& cancel) {
     if (auto refused = blank_disk_refusal(spec)) return make_error(errc::bad_request, std::move(*refused));
     if (spec.block_volume) {
-        // Checked even when nothing is written: a file or symlink there is a configuration error.
+        // A file or symlink there is a configuration error, refused before anything is written.
         if (auto dev = block_device_size(spec.target); !dev) return dev.error();
-        if (!spec.preallocate) return job_result{};
+        if (!spec.preallocate) {
+            spdlog::info("Zeroing blank block volume {}", spec.target.string());
+            return zero_block_device_cheaply(spec);
+        }
         spdlog::info("Preallocating blank block volume {}", spec.target.string());
         return fill_block_device_with_zeros(spec, cancel);
     }

@@ -108,6 +108,19 @@ TEST_F(cdi_importer_test, a_preallocated_blank_block_volume_is_zeroed) {
     EXPECT_TRUE(std::all_of(content.begin(), content.end(), [](char c) { return c == 0; }));
 }
 
+// Without preallocation too: a pooled device holds its last tenant's data, and a blank disk that
+// showed it would leak it to the new VM (CDI leaves the device as it found it).
+TEST_F(cdi_importer_test, a_blank_block_volume_without_preallocation_reads_as_zeros) {
+    CDI_REQUIRE_LOOP();
+    test::loop_device dev(dir_ / "backing", 8 << 20);
+    must_run("head -c 8M /dev/zero | tr '\\000' '\\252' > " + q(dev.path()));
+    auto o = run({{"IMPORTER_SOURCE", "none"}, {"CDI_BLOCK_DEVICE", dev.path().string()}});
+    EXPECT_EQ(o.status, 0) << o.log;
+    EXPECT_EQ(o.message, R"({"preallocationApplied":false,"message":"Import Complete"})");
+    auto content = test::read_file(dev.path());
+    EXPECT_TRUE(std::all_of(content.begin(), content.end(), [](char c) { return c == 0; }));
+}
+
 TEST_F(cdi_importer_test, sigterm_during_a_conversion_cleans_scratch_and_the_target) {
     must_run("head -c 256M /dev/urandom > " + q(dir_ / "big.raw"));
     must_run("qemu-img convert -f raw -O qcow2 " + q(dir_ / "big.raw") + " " + q(dir_ / "big.qcow2"));
