@@ -14,6 +14,8 @@ packages=(
   qemu-utils curl openssl ca-certificates nginx-light apache2-utils docker-registry skopeo
   xz-utils zstd pigz gzip tar python3 python3-snappy python3-crc32c python3-cryptography util-linux e2fsprogs coreutils procps time
   nbdkit gnuplot-nox fio
+  # the FUSE filesystem that fails on command (tests/support/faulty_fs.cpp, storage fault tests)
+  libfuse3-dev
   # the pod images (issue 7): built and run with podman as root
   podman runc slirp4netns containernetworking-plugins iptables
 )
