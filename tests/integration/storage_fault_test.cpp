@@ -39,23 +39,30 @@ protected:
         must_run("gzip -1 -c " + q(dir_ / "disk.qcow2") + " > " + q(dir_ / "disk.qcow2.gz"));
     }
 
-    // Imports `input` onto a volume failing as `fc` says after 1 MiB written; checks the outcome.
-    void expect_import_fails(const fault_case& fc, const std::string& input, std::map<std::string, std::string> extra = {}) {
-        SCOPED_TRACE(std::string(fc.kind) + " importing " + input);
-        const fs::path backing = dir_ / "volume", mnt = dir_ / "mnt";
+    // Imports `input` onto a volume failing as `fc` says after `after` bytes written; checks the
+    // outcome. on_scratch: the failing volume is the scratch volume and the target is healthy.
+    void expect_import_fails(const fault_case& fc, const std::string& input, std::map<std::string, std::string> extra = {},
+                             std::uint64_t after = 1 << 20, bool on_scratch = false) {
+        SCOPED_TRACE(std::string(fc.kind) + " after " + std::to_string(after) + " bytes importing " + input +
+                     (on_scratch ? " (scratch)" : ""));
+        const fs::path backing = dir_ / "volume", mnt = dir_ / "mnt", healthy = dir_ / "healthy";
         fs::remove_all(backing);
-        test::faulty_mount m(backing, mnt, fc.kind, 1 << 20);
+        fs::remove_all(healthy);
+        fs::create_directories(healthy);
+        test::faulty_mount m(backing, mnt, fc.kind, after);
         ASSERT_TRUE(m.mounted()) << m.log();
         extra["IMPORTER_SOURCE"] = "file";
         extra["IMPORTER_ENDPOINT"] = (dir_ / input).string();
-        extra["CDI_DATA_DIR"] = mnt.string();
+        extra["CDI_DATA_DIR"] = (on_scratch ? healthy : mnt).string();
+        extra["CDI_SCRATCH_DIR"] = (on_scratch ? mnt : dir_ / "scratch").string();
         auto o = test::run_importer(dir_.path(), std::move(extra));
         EXPECT_EQ(o.status, 1) << o.log;
         EXPECT_NE(o.message.find(fc.klass), std::string::npos) << o.message;
         EXPECT_NE(o.message.find(fc.cause), std::string::npos) << o.message;
         EXPECT_EQ(o.message.find("Complete"), std::string::npos) << o.message;
         EXPECT_FALSE(fs::exists(backing / "disk.img")) << o.log;
-        EXPECT_TRUE(fs::is_empty(dir_ / "scratch"));
+        EXPECT_FALSE(fs::exists(healthy / "disk.img")) << o.log;
+        EXPECT_TRUE(fs::is_empty(on_scratch ? backing : dir_ / "scratch"));
     }
 
     test::temp_dir dir_;
@@ -79,14 +86,29 @@ TEST_F(storage_fault_test, without_a_fault_the_volume_takes_every_target_writer)
     }
 }
 
+// At the first byte, inside the first write, at a chunk boundary and near the end of the data.
+constexpr std::uint64_t fault_points[] = {0, 65537, 1 << 20, (3 << 20) - 4096};  // the data is 3 MiB, then a hole
+
 TEST_F(storage_fault_test, a_write_error_fails_every_target_writer_with_e_io_and_leaves_no_target) {
-    expect_import_fails(write_eio, "disk.raw.gz");
-    expect_import_fails(write_eio, "disk.qcow2.gz");
+    for (std::uint64_t after : fault_points) {
+        expect_import_fails(write_eio, "disk.raw.gz", {}, after);
+        expect_import_fails(write_eio, "disk.qcow2.gz", {}, after);
+    }
 }
 
 TEST_F(storage_fault_test, a_full_volume_fails_every_target_writer_with_e_no_space_and_leaves_no_target) {
-    expect_import_fails(write_enospc, "disk.raw.gz");
-    expect_import_fails(write_enospc, "disk.qcow2.gz");
+    for (std::uint64_t after : fault_points) {
+        expect_import_fails(write_enospc, "disk.raw.gz", {}, after);
+        expect_import_fails(write_enospc, "disk.qcow2.gz", {}, after);
+    }
+}
+
+TEST_F(storage_fault_test, a_full_or_failing_scratch_volume_fails_the_staged_import_and_frees_it) {
+    const std::map<std::string, std::string> qemu{{"CDI_CONVERTER", "qemu-img"}};
+    for (std::uint64_t after : fault_points) {
+        expect_import_fails({"write-enospc", "E_NO_SPACE", "scratch"}, "disk.qcow2.gz", qemu, after, true);
+        expect_import_fails(write_eio, "disk.qcow2.gz", qemu, after, true);
+    }
 }
 
 TEST_F(storage_fault_test, an_fsync_error_is_never_reported_complete) {
