@@ -1,8 +1,9 @@
 #pragma once
-// A built binary run as a child of the test: argv and an environment in, its output in a log file,
+// A process run as a child of the test: argv and an environment in, its output in a log file,
 // the port it says it listens on, its exit status and peak RSS out. The one fixture behind the
-// importer (importer_process.hpp), the upload server (upload_server_fixture.hpp) and the container
-// image server (containers/image_server_fixture.hpp).
+// importer (importer_process.hpp), the upload server (upload_server_fixture.hpp), the container
+// image server (containers/image_server_fixture.hpp) and the peers tests start (nginx.hpp,
+// docker_registry.hpp, faulty_mount.hpp).
 #include "support/test_env.hpp"
 
 #include <fcntl.h>
@@ -51,7 +52,11 @@ public:
         posix_spawn_file_actions_init(&fa);
         posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
         if (opts.stdout_to_log) posix_spawn_file_actions_adddup2(&fa, 2, 1);
-        if (posix_spawn(&pid_, args.at(0).c_str(), &fa, nullptr, argp.data(), envp.data()) != 0) pid_ = -1;
+        // A bare name ("nginx") is looked up on the test's PATH; a path is run as given.
+        const bool bare = args.at(0).find('/') == std::string::npos;
+        const int rc = bare ? posix_spawnp(&pid_, args[0].c_str(), &fa, nullptr, argp.data(), envp.data())
+                            : posix_spawn(&pid_, args[0].c_str(), &fa, nullptr, argp.data(), envp.data());
+        if (rc != 0) pid_ = -1;
         posix_spawn_file_actions_destroy(&fa);
     }
     child_process(const child_process&) = delete;
@@ -64,6 +69,16 @@ public:
     }
 
     bool started() const { return pid_ > 0; }
+    bool running() { return started() && wait(std::chrono::milliseconds(0)) < 0; }
+
+    // SIGTERM, then SIGKILL if it is still running after `grace`; reaped either way.
+    void stop(std::chrono::milliseconds grace = std::chrono::seconds(5)) {
+        if (!running()) return;
+        ::kill(pid_, SIGTERM);
+        if (wait(grace) >= 0) return;
+        ::kill(pid_, SIGKILL);
+        wait(std::chrono::seconds(30));
+    }
     pid_t pid() const { return pid_; }
     void signal(int signo) { ::kill(pid_, signo); }
 

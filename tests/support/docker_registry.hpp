@@ -15,17 +15,17 @@
 // registry. Children (registry, token server) are stopped with SIGTERM, then SIGKILL, and reaped in
 // the destructor. Needs docker-registry, skopeo, curl, openssl, htpasswd (htpasswd mode) and
 // /usr/bin/python3 with python3-cryptography (token mode).
+#include "support/child_process.hpp"
 #include "support/test_env.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 #include <netinet/in.h>
-#include <signal.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -37,8 +37,6 @@
 #ifndef CDI_SOURCE_DIR
 #error "docker_registry.hpp needs CDI_SOURCE_DIR (set for every test target) to find its scripts"
 #endif
-
-extern char** environ;
 
 namespace cdi::test {
 
@@ -189,56 +187,11 @@ public:
     }
 
     void stop() {
-        registry_.stop();
-        token_.stop();
+        if (registry_) registry_->stop();
+        if (token_) token_->stop();
     }
 
 private:
-    // A child process with its output in a file; stopped (SIGTERM, then SIGKILL) and reaped on destruction.
-    class child {
-    public:
-        child() = default;
-        child(const child&) = delete;
-        child& operator=(const child&) = delete;
-        ~child() { stop(); }
-
-        void spawn(const std::vector<std::string>& argv, const std::filesystem::path& out, bool drop_registry_env) {
-            std::vector<char*> args;
-            for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-            args.push_back(nullptr);
-            std::vector<char*> env;  // REGISTRY_* variables would override the config file
-            for (char** e = environ; *e; ++e)
-                if (!drop_registry_env || std::string_view(*e).substr(0, 9) != "REGISTRY_") env.push_back(*e);
-            env.push_back(nullptr);
-            pid_ = ::fork();
-            if (pid_ < 0) throw std::runtime_error("registry fixture: fork failed");
-            if (pid_ == 0) {
-                FILE* f = std::freopen(out.c_str(), "a", stdout);
-                if (f) ::dup2(STDOUT_FILENO, STDERR_FILENO);
-                ::execvpe(args[0], args.data(), env.data());
-                ::_exit(127);
-            }
-        }
-        bool running() {
-            int st = 0;
-            if (pid_ > 0 && ::waitpid(pid_, &st, WNOHANG) == pid_) pid_ = -1;
-            return pid_ > 0;
-        }
-        void stop() {
-            if (pid_ <= 0) return;
-            ::kill(pid_, SIGTERM);
-            for (int i = 0; i < 250 && running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-            if (pid_ <= 0) return;
-            ::kill(pid_, SIGKILL);
-            int st = 0;
-            ::waitpid(pid_, &st, 0);
-            pid_ = -1;
-        }
-
-    private:
-        pid_t pid_ = -1;
-    };
-
     explicit docker_registry(registry_options opts)
         : opts_(std::move(opts)), dir_(tmp_.path()), storage_(opts_.storage.empty() ? dir_ / "storage" : opts_.storage) {}
 
@@ -293,17 +246,17 @@ private:
                                       "--huge-token", std::to_string(opts_.token_huge),
                                       "--log", (dir_ / "token.log").string()};
         if (tls()) argv.insert(argv.end(), {"--cert", opts_.tls_cert.string(), "--key", opts_.tls_key.string()});
-        token_.spawn(argv, dir_ / "token.out", false);
+        token_.emplace(argv, std::map<std::string, std::string>{}, dir_ / "token.out");
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
         while (std::chrono::steady_clock::now() < deadline) {
             if (std::filesystem::exists(port_file)) {
                 token_port_ = static_cast<unsigned short>(std::stoi(file_text("token.port")));
                 return;
             }
-            if (!token_.running()) break;
+            if (!token_->running()) break;
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
         }
-        token_.stop();
+        token_->stop();
         throw std::runtime_error("registry fixture: token_server.py did not start:\n" + file_text("token.out"));
     }
 
@@ -328,13 +281,15 @@ private:
             const auto conf = dir_ / "config.yml";
             const auto text = config();
             write_file(conf, text.data(), text.size());
-            registry_.spawn({"docker-registry", "serve", conf.string()}, dir_ / "registry.log", true);
+            // Only PATH in its environment: REGISTRY_* variables would override the config file.
+            registry_.emplace(std::vector<std::string>{"docker-registry", "serve", conf.string()},
+                              std::map<std::string, std::string>{}, dir_ / "registry.log");
             const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-            while (std::chrono::steady_clock::now() < deadline && registry_.running()) {
+            while (std::chrono::steady_clock::now() < deadline && registry_->running()) {
                 if (answers()) return;
                 std::this_thread::sleep_for(std::chrono::milliseconds(50));
             }
-            registry_.stop();
+            registry_->stop();
             last_log = log();
         }
         stop();
@@ -347,8 +302,8 @@ private:
     std::filesystem::path storage_;
     unsigned short port_ = 0;
     unsigned short token_port_ = 0;
-    child token_;
-    child registry_;
+    std::optional<child_process> token_;
+    std::optional<child_process> registry_;
 };
 
 }  // namespace cdi::test

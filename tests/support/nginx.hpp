@@ -9,15 +9,15 @@
 //
 // nginx runs as a child (daemon off, master_process off) with its prefix, config, logs and temp
 // directories in a temp_dir; it is stopped (SIGTERM, then SIGKILL) and reaped in the destructor.
+#include "support/child_process.hpp"
 #include "support/test_env.hpp"
 
 #include <netinet/in.h>
-#include <signal.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -178,21 +178,11 @@ private:
             const auto text = config();
             write_file(conf, text.data(), text.size());
             const auto out = dir_ / "nginx.out";
-            pid_ = ::fork();
-            if (pid_ < 0) throw std::runtime_error("nginx fixture: fork failed");
-            if (pid_ == 0) {
-                FILE* f = std::freopen(out.c_str(), "a", stdout);
-                if (f) ::dup2(STDOUT_FILENO, STDERR_FILENO);
-                ::execlp("nginx", "nginx", "-p", dir_.c_str(), "-c", conf.c_str(), static_cast<char*>(nullptr));
-                ::_exit(127);
-            }
+            proc_.emplace(std::vector<std::string>{"nginx", "-p", dir_.string(), "-c", conf.string()},
+                          std::map<std::string, std::string>{}, out);
+            if (!proc_->started()) throw std::runtime_error("nginx fixture: nginx could not be started");
             const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-            while (std::chrono::steady_clock::now() < deadline) {
-                int st = 0;
-                if (::waitpid(pid_, &st, WNOHANG) == pid_) {
-                    pid_ = -1;
-                    break;
-                }
+            while (std::chrono::steady_clock::now() < deadline && proc_->running()) {
                 if (answers()) return;
                 std::this_thread::sleep_for(std::chrono::milliseconds(20));
             }
@@ -205,27 +195,15 @@ private:
     }
 
     void stop() {
-        if (pid_ <= 0) return;
-        ::kill(pid_, SIGTERM);
-        for (int i = 0; i < 250; ++i) {
-            int st = 0;
-            if (::waitpid(pid_, &st, WNOHANG) == pid_) {
-                pid_ = -1;
-                return;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
-        ::kill(pid_, SIGKILL);
-        int st = 0;
-        ::waitpid(pid_, &st, 0);
-        pid_ = -1;
+        if (proc_) proc_->stop();
+        proc_.reset();
     }
 
     nginx_options opts_;
     temp_dir tmp_;
     std::filesystem::path dir_;
     unsigned short port_ = 0;
-    pid_t pid_ = -1;
+    std::optional<child_process> proc_;
 };
 
 }  // namespace cdi::test
