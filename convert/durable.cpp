@@ -11,13 +11,15 @@
 
 namespace cdi {
 
-result<void> make_durable(const std::filesystem::path& path) {
-    unique_fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+result<void> make_durable(const std::filesystem::path& path, std::optional<mode_t> mode) {
+    unique_fd fd(no_eintr([&] { return ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC); }));
     if (!fd) return errno_error(errno, "cannot open " + path.string() + " to fsync it");
-    if (::fsync(fd.get()) != 0) return errno_error(errno, "fsync " + path.string());
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) return errno_error(errno, "stat " + path.string());
-    if (!S_ISREG(st.st_mode)) return {};
+    const bool regular = S_ISREG(st.st_mode);
+    if (mode && regular && ::fchmod(fd.get(), *mode) != 0) return errno_error(errno, "chmod " + path.string());
+    if (no_eintr([&] { return ::fsync(fd.get()); }) != 0) return errno_error(errno, "fsync " + path.string());
+    if (!regular) return {};
     return sync_parent_directory(path);
 }
 

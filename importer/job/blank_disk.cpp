@@ -5,7 +5,6 @@
 #include "convert/target_sink.hpp"
 #include "scratch/space.hpp"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
@@ -82,8 +81,7 @@ result<job_result> create_blank_disk(const job_spec& spec, const qemu_img& qemu,
         return e;
     };
     if (auto r = qemu.create_raw(spec.target, usable, spec.preallocate); !r) return fail(r.error());
-    if (::chmod(spec.target.c_str(), 0660) != 0) return fail(errno_error(errno, "chmod " + spec.target.string()));
-    if (auto r = make_durable(spec.target); !r) return fail(r.error());
+    if (auto r = make_durable(spec.target, 0660); !r) return fail(r.error());
     return job_result{.format = image_format::raw, .virtual_size = usable, .data_bytes = 0,
                       .preallocation_applied = spec.preallocate};
 }

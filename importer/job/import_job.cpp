@@ -321,8 +321,7 @@ result<phase> import_job::resize() {
         }
     }
     if (result_.virtual_size > capacity_) return too_large_error(result_.virtual_size, capacity_);
-    if (::chmod(spec_.target.c_str(), 0660) != 0) return errno_error(errno, "chmod " + spec_.target.string());
-    if (auto r = make_durable(spec_.target); !r) return r.error();
+    if (auto r = make_durable(spec_.target, 0660); !r) return r.error();
     return phase::complete;
 }
 
