@@ -177,6 +177,8 @@ def main():
             scn = scenarios[i % len(scenarios)]
             delay = rng.uniform(0, scn.duration * 1.1)
             one_run(scn, work / "runs" / f"{i:05d}-{scn.name}", delay, tally, log)
+            if (i + 1) % 50 == 0:  # a long run can be stopped at any time with counts in hand
+                log(f"after {i + 1} runs ({time.monotonic() - started:.0f} s): {tally.anomalies()} anomalies")
         log(f"{args.runs} runs in {time.monotonic() - started:.0f} s, seed {args.seed}")
     print(tally.table())
     sys.exit(1 if tally.anomalies() else 0)
