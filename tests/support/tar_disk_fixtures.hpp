@@ -2,7 +2,7 @@
 // The tar-wrapped disks of issue 18, built in a folder by tests/support/tar_disks.py from a 4 MiB
 // raw disk (data runs between zeros) and its streamOptimized VMDK made by qemu-img:
 //   v1.ova v2.ova gzip.ova disk-first.ova (import to the VMDK's raw conversion), one-file.tar
-//   (imports to disk.raw), and the refusals two-disks.ova missing.ova wrong-size.ova bomb.ova
+//   (imports to disk.raw), and the refusals two-disks.ova missing.ova wrong-size.ova bomb.ova gzip-undeclared.ova
 //   disk-first-other.ova two-files.tar symlink.tar.
 // `expected_vmdk` is `qemu-img convert -f vmdk -O raw` of the disk alone.
 #include "support/test_env.hpp"

@@ -2,7 +2,7 @@
 # Builds the tar-wrapped disks of issue 18 into DIR from DIR/disk.raw and DIR/disk.vmdk (a
 # streamOptimized VMDK made by qemu-img): OVAs per the OVF spec (descriptor first, ustar), in OVF 1.0
 # form (default namespace) and 2.0 form (ovf: prefixed elements), a gzip-compressed disk file, the
-# refusals (two disks, a missing file, a wrong size, an XML bomb), an OVA with its disk before its
+# refusals (two disks, a missing file, a wrong size, an XML bomb, a disk declared gzip that is not), an OVA with its disk before its
 # descriptor, and plain tars of one and two files and one with a symlink.
 #   usage: tar_disks.py DIR
 import gzip
@@ -66,6 +66,7 @@ mf = b'SHA256(disk.vmdk)= 00\n'
 tar('v1.ova', [('vm.ovf', ovf(one, ['file1'])), ('disk.vmdk', vmdk), ('vm.mf', mf)])
 tar('v2.ova', [('vm.ovf', ovf(one, ['file1'], version=2, prefixed=True)), ('disk.vmdk', vmdk)])
 tar('gzip.ova', [('vm.ovf', ovf([('file1', 'disk.vmdk.gz', len(vmdk_gz), 'gzip')], ['file1'])), ('disk.vmdk.gz', vmdk_gz)])
+tar('gzip-undeclared.ova', [('vm.ovf', ovf([('file1', 'disk.vmdk', len(vmdk), 'gzip')], ['file1'])), ('disk.vmdk', vmdk)])
 tar('two-disks.ova', [('vm.ovf', ovf([('file1', 'disk1.vmdk', len(vmdk), None), ('file2', 'disk2.vmdk', len(vmdk), None)],
                                      ['file1', 'file2'])), ('disk1.vmdk', vmdk), ('disk2.vmdk', vmdk)])
 tar('missing.ova', [('vm.ovf', ovf([('file1', 'absent.vmdk', len(vmdk), None)], ['file1'])), ('disk.vmdk', vmdk)])

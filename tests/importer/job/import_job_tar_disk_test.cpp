@@ -98,6 +98,10 @@ TEST_F(import_job_tar_disk_test, an_ova_disk_of_another_size_than_its_descriptor
     expect_refused("wrong-size.ova", errc::bad_image, "its OVF descriptor says");
 }
 
+TEST_F(import_job_tar_disk_test, a_disk_declared_gzip_that_is_not_gzip_is_refused) {
+    expect_refused("gzip-undeclared.ova", errc::format_mismatch, "declared gzip-compressed");
+}
+
 TEST_F(import_job_tar_disk_test, an_xml_bomb_in_the_descriptor_is_refused_unexpanded) {
     expect_refused("bomb.ova", errc::unsafe_image, "DOCTYPE");
 }
