@@ -14,6 +14,7 @@ constexpr std::string_view ovf2_ns = "http://schemas.dmtf.org/ovf/envelope/2";
 constexpr std::size_t max_depth = 64;
 constexpr std::size_t max_elements = 100'000;
 constexpr std::size_t max_attributes = 256;
+constexpr std::size_t max_namespaces = 256;  // declarations in scope: every name resolves in bounded time
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 bool name_end(char c) { return is_space(c) || c == '/' || c == '>' || c == '=' || c == '<' || c == '"' || c == '\''; }
@@ -178,7 +179,8 @@ private:
             auto value = decode(s_.substr(pos_, close - pos_));
             if (!value) return value.error();
             pos_ = close + 1;
-            if (attrs.size() >= max_attributes) return bad("more than 256 attributes on one element");
+            if (attrs.size() + ns_.size() - mark >= max_attributes) return bad("more than 256 attributes on one element");
+            if (ns_.size() >= max_namespaces) return bad("more than 256 namespace declarations in scope");
             auto [prefix, local] = split(aname);
             if (prefix.empty() && local == "xmlns") ns_.emplace_back(std::string(), *value);
             else if (prefix == "xmlns") ns_.emplace_back(std::string(local), *value);

@@ -124,6 +124,12 @@ TEST(ovf_descriptor, nesting_and_size_are_bounded) {
     ASSERT_FALSE(d);
     EXPECT_NE(d.error().message().find("deeper than 64"), std::string::npos) << d.error().message();
 
+    std::string wide = "<Envelope xmlns='http://schemas.dmtf.org/ovf/envelope/1'";
+    for (int i = 0; i < 300; ++i) wide += " xmlns:p" + std::to_string(i) + "='urn:" + std::to_string(i) + "'";
+    d = parse(wide + "/>");
+    ASSERT_FALSE(d);
+    EXPECT_TRUE(d.error().is(errc::bad_image)) << d.error().message();
+
     std::string big(max_ovf_bytes + 1, ' ');
     d = parse(big);
     ASSERT_FALSE(d);
