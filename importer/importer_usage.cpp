@@ -18,7 +18,8 @@ with an "Unable to ..." line. Configured by the environment, as the CDI controll
 Environment:
   IMPORTER_SOURCE        none (blank disk), http, registry, or file (a local path)
   IMPORTER_ENDPOINT      the image's URL (http://, https://, docker://, oci-archive:) or file path
-  IMPORTER_CONTENTTYPE   kubevirt (a disk image, default) or archive (a tar extracted into /data)
+  IMPORTER_CONTENTTYPE   kubevirt (a disk image, default; an OVA or a tar of one file: the disk
+                         inside) or archive (a tar extracted into /data)
   IMPORTER_IMAGE_SIZE    the requested size, a Kubernetes quantity (e.g. 10Gi)
   IMPORTER_CHECKSUM      sha256:<hex> (or md5, sha1, sha512) the source must match
   IMPORTER_ACCESS_KEY_ID, IMPORTER_SECRET_KEY

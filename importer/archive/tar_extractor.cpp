@@ -2,6 +2,7 @@
 
 #include "cdi/unique_fd.hpp"
 #include "importer/archive/archive_reader.hpp"
+#include "importer/archive/entry_name.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -43,55 +44,6 @@ struct write_deleter {
     void operator()(archive* a) const noexcept { archive_write_free(a); }
 };
 using disk_writer = std::unique_ptr<archive, write_deleter>;
-
-// A name for an error context: quoted, control bytes escaped (one line), long names cut.
-std::string shown(std::string_view s) {
-    constexpr std::size_t max_shown = 256;
-    std::string out = "\"";
-    for (std::size_t i = 0; i < s.size() && i < max_shown; ++i) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') {
-            static constexpr char hex[] = "0123456789abcdef";
-            out += "\\x";
-            out += hex[c >> 4];
-            out += hex[c & 0xf];
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    if (s.size() > max_shown) out += "...";
-    return out + "\"";
-}
-
-error unsafe(std::string_view name, std::string_view why) {
-    return make_error(errc::archive_unsafe_entry, "archive entry " + shown(name) + " " + std::string(why));
-}
-
-// The components of a stored path, "" and "." dropped.
-std::vector<std::string_view> components(std::string_view p) {
-    std::vector<std::string_view> out;
-    while (!p.empty()) {
-        const auto slash = p.find('/');
-        const auto part = p.substr(0, slash);
-        if (!part.empty() && part != ".") out.push_back(part);
-        if (slash == std::string_view::npos) break;
-        p.remove_prefix(slash + 1);
-    }
-    return out;
-}
-
-// A stored path made relative to the root ("./a//b/" → "a/b"; the root itself → ""), or the reason
-// it cannot be: absolute, or a ".." component anywhere.
-result<std::string> normalize(std::string_view entry, std::string_view p, std::string_view what) {
-    if (!p.empty() && p.front() == '/') return unsafe(entry, what.empty() ? "is an absolute path" : std::string(what) + " the absolute path " + shown(p));
-    std::string out;
-    for (auto c : components(p)) {
-        if (c == "..") return unsafe(entry, what.empty() ? "escapes the target directory" : std::string(what) + " " + shown(p) + ", outside the target directory");
-        if (!out.empty()) out += '/';
-        out += c;
-    }
-    return out;
-}
 
 class extractor {
 public:
@@ -139,9 +91,9 @@ result<extract_result> extractor::extract(const fs::path& dest_dir) {
     // Canonical, so no component of the prefix given to libarchive is a symlink (SECURE_SYMLINKS
     // checks every component of the absolute path).
     dest_ = fs::canonical(dest_dir, ec);
-    if (ec) return make_error(errc::io, "extraction target " + shown(dest_dir.string()) + ": " + ec.message());
+    if (ec) return make_error(errc::io, "extraction target " + shown_entry_name(dest_dir.string()) + ": " + ec.message());
     dir_.reset(::open(dest_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!dir_) return errno_error(errno, "opening extraction target " + shown(dest_.string()));
+    if (!dir_) return errno_error(errno, "opening extraction target " + shown_entry_name(dest_.string()));
     writer_.reset(archive_write_disk_new());
     if (!writer_) return make_error(errc::io, "archive_write_disk_new: out of memory");
     if (archive_write_disk_set_options(writer_.get(), disk_options) != ARCHIVE_OK) {
@@ -160,7 +112,7 @@ result<extract_result> extractor::extract(const fs::path& dest_dir) {
     if (auto r = reader_.finish(); !r) return r.error();
     // Applies the deferred directory modes and times.
     if (archive_write_close(writer_.get()) < ARCHIVE_WARN) return write_error(dest_.string(), "finishing extraction");
-    if (::syncfs(dir_.get()) != 0) return errno_error(errno, "syncfs of " + shown(dest_.string()));
+    if (::syncfs(dir_.get()) != 0) return errno_error(errno, "syncfs of " + shown_entry_name(dest_.string()));
     result_.created = std::move(created_);
     return std::move(result_);
 }
@@ -170,16 +122,16 @@ result<void> extractor::check_entry(archive_entry* e, const std::string& name, s
     const auto perm = static_cast<mode_t>(archive_entry_perm(e));
     const auto type = archive_entry_filetype(e);
     if (hard != nullptr || type == AE_IFREG) {
-        if (perm & S_ISUID) return unsafe(name, "has the setuid bit");
-        if (perm & S_ISGID) return unsafe(name, "has the setgid bit");
+        if (perm & S_ISUID) return unsafe_entry(name, "has the setuid bit");
+        if (perm & S_ISGID) return unsafe_entry(name, "has the setgid bit");
     }
     if (hard != nullptr) {
-        auto target = normalize(name, hard, "is a hard link to");
+        auto target = normalize_entry_path(name, hard, "is a hard link to");
         if (!target) return target.error();
         struct stat st {};
         if (!files_.contains(*target) || ::fstatat(dir_.get(), target->c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
             !S_ISREG(st.st_mode)) {
-            return unsafe(name, "is a hard link to " + shown(hard) + ", which is not a file extracted from this archive");
+            return unsafe_entry(name, "is a hard link to " + shown_entry_name(hard) + ", which is not a file extracted from this archive");
         }
         *link = std::move(*target);
         return {};
@@ -188,29 +140,29 @@ result<void> extractor::check_entry(archive_entry* e, const std::string& name, s
     case AE_IFREG:
     case AE_IFDIR: return {};
     case AE_IFLNK: break;
-    case AE_IFCHR: return unsafe(name, "is a character device");
-    case AE_IFBLK: return unsafe(name, "is a block device");
-    case AE_IFIFO: return unsafe(name, "is a FIFO");
-    case AE_IFSOCK: return unsafe(name, "is a socket");
-    default: return unsafe(name, "has an unsupported type");
+    case AE_IFCHR: return unsafe_entry(name, "is a character device");
+    case AE_IFBLK: return unsafe_entry(name, "is a block device");
+    case AE_IFIFO: return unsafe_entry(name, "is a FIFO");
+    case AE_IFSOCK: return unsafe_entry(name, "is a socket");
+    default: return unsafe_entry(name, "has an unsupported type");
     }
     // A symlink: relative, its leading ".." stay under the root counted from the link's own directory
     // (a real directory: parents are never symlinks), and no ".." after a name — "x/.." depends on
     // what x points to, which cannot be checked without following it.
     const char* t = archive_entry_symlink(e);
     const std::string_view target = t ? t : "";
-    if (target.empty()) return unsafe(name, "is a symlink with an empty target");
-    if (target.front() == '/') return unsafe(name, "is a symlink to the absolute path " + shown(target));
-    const std::size_t depth = components(name).size() - 1;
+    if (target.empty()) return unsafe_entry(name, "is a symlink with an empty target");
+    if (target.front() == '/') return unsafe_entry(name, "is a symlink to the absolute path " + shown_entry_name(target));
+    const std::size_t depth = path_components(name).size() - 1;
     std::size_t ups = 0;
     bool named = false;
-    for (auto c : components(target)) {
+    for (auto c : path_components(target)) {
         if (c != "..") {
             named = true;
         } else if (named) {
-            return unsafe(name, "is a symlink to " + shown(target) + ", which has \"..\" after a name");
+            return unsafe_entry(name, "is a symlink to " + shown_entry_name(target) + ", which has \"..\" after a name");
         } else if (++ups > depth) {
-            return unsafe(name, "is a symlink to " + shown(target) + ", outside the target directory");
+            return unsafe_entry(name, "is a symlink to " + shown_entry_name(target) + ", outside the target directory");
         }
     }
     return {};
@@ -221,10 +173,10 @@ result<void> extractor::prepare_parents(const std::string& name) {
         const std::string parent = name.substr(0, slash);
         struct stat st {};
         if (::fstatat(dir_.get(), parent.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-            if (errno != ENOENT) return errno_error(errno, "checking " + shown(parent));
+            if (errno != ENOENT) return errno_error(errno, "checking " + shown_entry_name(parent));
             created_.push_back(parent);  // libarchive creates it
         } else if (S_ISLNK(st.st_mode)) {
-            return unsafe(name, "would be written through the symlink " + shown(parent));
+            return unsafe_entry(name, "would be written through the symlink " + shown_entry_name(parent));
         } else if (!S_ISDIR(st.st_mode)) {
             created_.push_back(parent);  // libarchive replaces it with a directory
         }
@@ -235,11 +187,11 @@ result<void> extractor::prepare_parents(const std::string& name) {
 result<void> extractor::prepare_final(const std::string& name, bool is_dir) {
     struct stat st {};
     if (::fstatat(dir_.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-        if (errno != ENOENT) return errno_error(errno, "checking " + shown(name));
+        if (errno != ENOENT) return errno_error(errno, "checking " + shown_entry_name(name));
     } else if (S_ISDIR(st.st_mode)) {
         if (is_dir) return {};  // merged into; kept on failure unless created by this call
     } else if (::unlinkat(dir_.get(), name.c_str(), 0) != 0) {
-        return errno_error(errno, "replacing " + shown(name));
+        return errno_error(errno, "replacing " + shown_entry_name(name));
     }
     created_.push_back(name);
     return {};
@@ -249,12 +201,12 @@ result<void> extractor::entry(archive_entry* e) {
     const char* raw = archive_entry_pathname(e);
     if (raw == nullptr) raw = archive_entry_pathname_utf8(e);
     if (raw == nullptr) return make_error(errc::bad_image, "damaged tar archive: an entry without a usable name");
-    auto name = normalize(raw, raw, "");
+    auto name = normalize_entry_path(raw, raw, "");
     if (!name) return name.error();
     const bool is_dir = archive_entry_filetype(e) == AE_IFDIR && archive_entry_hardlink(e) == nullptr;
     if (name->empty()) {
         if (is_dir) return {};  // "./": the root itself keeps its own mode
-        return unsafe(raw, "has no name");
+        return unsafe_entry(raw, "has no name");
     }
     std::string link;
     if (auto r = check_entry(e, *name, &link); !r) return r.error();
@@ -286,11 +238,11 @@ result<void> extractor::count_size(archive_entry* e, const std::string& name) {
     // The size in the header is the file's real length (GNU sparse and pax sparse members: their
     // realsize), so a sparse member of 1 TiB counts as 1 TiB, as zeros count for disk images.
     const la_int64_t size = archive_entry_size(e);
-    if (size < 0) return make_error(errc::bad_image, "damaged tar archive: entry " + shown(name) + " has a negative size");
+    if (size < 0) return make_error(errc::bad_image, "damaged tar archive: entry " + shown_entry_name(name) + " has a negative size");
     const auto n = static_cast<std::uint64_t>(size);
     if (n > opts_.capacity || logical_bytes_ > opts_.capacity - n) {
         return make_error(errc::too_large, "archive file size (holes included) is larger than the reported available storage (" +
-                                               std::to_string(opts_.capacity) + " bytes) at entry " + shown(name) +
+                                               std::to_string(opts_.capacity) + " bytes) at entry " + shown_entry_name(name) +
                                                " of " + std::to_string(n) + " bytes");
     }
     logical_bytes_ += n;
@@ -322,8 +274,8 @@ error extractor::write_error(std::string_view name, std::string_view doing) {
     const std::string text = s ? s : "unknown libarchive error";
     // libarchive's own refusals (SECURE_* checks) carry ARCHIVE_ERRNO_MISC; everything else is a
     // real errno from a system call.
-    if (en <= 0) return unsafe(name, "refused by libarchive: " + text);
-    return errno_error(en, std::string(doing) + " archive entry " + shown(name) + " (" + text + ")");
+    if (en <= 0) return unsafe_entry(name, "refused by libarchive: " + text);
+    return errno_error(en, std::string(doing) + " archive entry " + shown_entry_name(name) + " (" + text + ")");
 }
 
 void extractor::cleanup() noexcept {

@@ -10,6 +10,7 @@
 #include "convert/target_sink.hpp"
 #include "importer/stages/counting_source.hpp"
 #include "importer/job/phase_runner.hpp"
+#include "importer/archive/tar_disk_source.hpp"
 #include "importer/archive/tar_extractor.hpp"
 #include "convert/target_volume.hpp"
 #include "convert/vhd_header.hpp"
@@ -86,13 +87,16 @@ result<phase> import_job::info() {
                  to_string(pipe_->format), pipe_->layers.size(), spec_.target.string(), capacity_);
 
     if (spec_.content == content_type::archive) return phase::transfer_data_dir;
+    if (pipe_->format == image_format::tar) {
+        if (auto r = open_tar_disk(); !r) return r.error();
+    }
     switch (pipe_->format) {
     case image_format::qed:
     case image_format::qcow1:
         return make_error(errc::bad_image, std::string(to_string(pipe_->format)) + " images are not supported");
     default: break;
     }
-    if (!needs_conversion(pipe_->format)) {  // raw, ISO, tar (kubevirt: verbatim)
+    if (!needs_conversion(pipe_->format)) {  // raw, ISO
         // An uncompressed stream of known length (an upload's Content-Length, a file, HTTP) that
         // cannot fit is refused now, before its body is read (the sink would refuse it anyway, later).
         const auto length = pipe_->layers.empty() ? pipe_->top->size_hint() : std::nullopt;
@@ -126,6 +130,33 @@ result<phase> import_job::info() {
     if (!scratch) return scratch.error();
     scratch_.emplace(std::move(*scratch));
     return phase::transfer_scratch;
+}
+
+// Content type kubevirt never writes a tar as a disk (issue 18): the disk inside it (an OVA's one
+// disk, or a tar's one file) is read in place from the stream and goes through the same sniff,
+// unwrap, inspect and convert as any image. The compression layers around the tar count against the
+// pipeline's bound; qemu-img never reads the origin file itself (it is the tar, not the disk).
+result<void> import_job::open_tar_disk() {
+    auto disk = std::make_unique<tar_disk_source>(std::move(pipe_->top));
+    if (auto r = disk->open(); !r) return r.error();
+    const bool declared_gzip = disk->ova() && disk->ova()->gzip;
+    const std::string described = disk->describe();
+    pipeline_options inner_opts = pipe_opts_;
+    inner_opts.max_compression_layers -= std::min(inner_opts.max_compression_layers, pipe_->layers.size());
+    auto inner = build_pipeline(std::move(disk), inner_opts);
+    if (!inner) return inner.error();
+    if (inner->format == image_format::tar) {
+        return make_error(errc::bad_image, described + " is itself a tar: a tar inside a tar is not imported as a disk");
+    }
+    if (declared_gzip && (inner->layers.empty() || inner->layers.front() != image_format::gzip)) {
+        return make_error(errc::format_mismatch, described + " is declared gzip-compressed (ovf:compression) but is not gzip");
+    }
+    spdlog::info("Source is a tar: importing {}, format {} ({} compression layer(s))", described, to_string(inner->format),
+                 inner->layers.size());
+    pipe_ = std::move(*inner);
+    result_.format = pipe_->format;
+    origin_path_.reset();
+    return {};
 }
 
 result<phase> import_job::transfer_data_file() {

@@ -8,6 +8,8 @@
 //   Info → TransferScratch → Convert → Resize → Complete             other vmdk, vdi, vhd, vhdx (all with CDI_CONVERTER=qemu-img)
 //   Info → Convert → Resize → Complete                               the same, from an uncompressed local file
 //   Info → TransferDataDir → Complete                                content archive: a tar (plain or gz/xz/zstd)
+// With content kubevirt a tar is never written as a disk: an OVA's one disk, or a tar's one file, is
+// read in place from the stream and takes the path of its own format (importer/archive/tar_disk_source).
 // Info unwraps compression and sniffs the format (importer/pipeline). Raw streams straight to the
 // target, sparse. A qcow2 or streamOptimized VMDK read from a stream is decoded in file order
 // straight into the target (importer/job/stream_convert): its header is checked in Info, so an image
@@ -61,6 +63,8 @@ private:
     // Info's choice for a qcow2 or streamOptimized VMDK read from a stream: its header read and
     // checked against the capacity.
     result<phase> start_stream_convert();
+    // Info's choice for a tar with content type kubevirt: the pipeline is rebuilt over the disk inside.
+    result<void> open_tar_disk();
     result<phase> convert_stream();
     result<phase> resize();
 
