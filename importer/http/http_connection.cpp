@@ -208,8 +208,7 @@ result<void> http_connection::request(const http_url& url, const std::optional<h
     // Absolute-form through a plain proxy (RFC 9112 3.2.2), origin-form otherwise.
     const bool absolute = proxy && !url.tls();
     http::request<http::empty_body> req{spec.method, absolute ? url.to_string() : url.target(), 11};
-    const bool default_port = url.port() == (url.tls() ? 443 : 80);
-    req.set(http::field::host, default_port ? url.authority().substr(0, url.authority().rfind(':')) : url.authority());
+    req.set(http::field::host, url.host_header());
     for (const auto& [name, value] : spec.headers) req.set(name, value);
     if (absolute && proxy->userinfo()) req.set(http::field::proxy_authorization, basic_authorization(*proxy->userinfo()));
 

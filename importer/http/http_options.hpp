@@ -8,10 +8,13 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 namespace cdi {
+
+class http_url;
 
 struct basic_credentials {
     std::string user;
@@ -57,6 +60,11 @@ struct http_options {
     // Authorization value to repeat the request with (at most twice per request), or the error that ends it
     // (registry token auth, contract section 5). Unset: a 401 is final.
     std::function<result<std::string>(const std::vector<std::string>& challenges)> authorize;
+    // Called last for every request to the original origin (after Range and If-Range are added, so a
+    // resume is signed afresh): appends the headers that sign it, from the method, the URL and the
+    // headers so far (S3's Signature V4, importer/cloud/). Host is the URL's host_header(), which
+    // http_connection sends first. Unset: requests go unsigned.
+    std::function<void(std::string_view method, const http_url& url, std::vector<std::pair<std::string, std::string>>& headers)> sign;
 };
 
 }  // namespace cdi

@@ -83,6 +83,7 @@ http_request_spec http_source::spec_for(const http_url& url, http::verb method) 
         spec.headers.emplace_back("Range", "bytes=" + std::to_string(offset_) + "-");
         spec.headers.emplace_back("If-Range", validator);
     }
+    if (opts_.sign && url.same_origin(origin_)) opts_.sign(boost::beast::http::to_string(method), url, spec.headers);
     return spec;
 }
 
