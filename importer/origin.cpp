@@ -2,6 +2,7 @@
 
 #include "cdi/ascii.hpp"
 
+#include "importer/cloud/gcs_source.hpp"
 #include "importer/cloud/s3_source.hpp"
 #include "importer/http/http_source.hpp"
 #include "importer/http/http_url.hpp"
@@ -78,9 +79,14 @@ result<origin> open_origin(const importer_config& cfg, const std::string& endpoi
         o.src = std::move(*f);
         return o;
     }
-    // http and s3: the checksum is parsed before anything is fetched (CDI: a bad one fails construction).
+    // http, s3 and gcs: the checksum is parsed before anything is fetched (CDI: a bad one fails construction).
     auto sum = checksum_spec::parse(cfg.pull_method == "node" ? std::string() : cfg.checksum);
     if (!sum) return sum.error();
+    if (cfg.source == "gcs") {
+        auto object = open_gcs_object(endpoint, cfg.gcs_key_file, cfg.http, cancel);
+        if (!object) return object.error();
+        return checked_body(cfg, std::move(*object), *sum);
+    }
     if (cfg.source == "s3") {
         auto object = open_s3_object(endpoint, cfg.http, cancel);
         if (!object) return object.error();

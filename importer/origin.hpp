@@ -1,5 +1,5 @@
 #pragma once
-// The origin of an import (IMPORTER_SOURCE file, http or s3, the node pull's sidecar included): the byte
+// The origin of an import (IMPORTER_SOURCE file, http, s3 or gcs, the node pull's sidecar included): the byte
 // source the import job reads, built as CDI builds its data source (contract 1.3 step 8), with the
 // checks that belong before the first byte is written: the checksum's syntax, the sidecar's /info, an
 // HTML page served where a disk image was expected.

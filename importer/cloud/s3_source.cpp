@@ -1,6 +1,7 @@
 #include "importer/cloud/s3_source.hpp"
 
 #include "cdi/ascii.hpp"
+#include "importer/cloud/error_words.hpp"
 #include "importer/cloud/s3_endpoint.hpp"
 #include "importer/cloud/sigv4.hpp"
 #include "importer/http/http_url.hpp"
@@ -54,6 +55,7 @@ result<std::unique_ptr<http_source>> open_s3_object(std::string_view endpoint, h
     opts.authorize = nullptr;
     opts.extra_headers.clear();
     opts.probe_with_head = false;
+    opts.error_detail = s3_error_words;
     auto src = http_source::open(loc->url, std::move(opts), cancel);
     if (!src) return error{src.error().code, "could not get s3 object: \"" + s3_object_name(*loc) + "\": " + src.error().context};
     return src;

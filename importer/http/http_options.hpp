@@ -28,6 +28,12 @@ struct proxy_settings {
     std::string no_proxy;     // comma-separated hosts, domains (".example.com"), "*", or IPs/CIDRs
 };
 
+// A request body: the GET becomes a POST of it (an OAuth 2.0 token request).
+struct http_request_body {
+    std::string content_type;
+    std::string data;
+};
+
 struct http_options {
     // "Name: value" header lines from IMPORTER_EXTRA_HEADER_* and the secret files under
     // /extraheaders/; a line without ':' is ignored (CDI). Sent only to the original origin.
@@ -65,6 +71,13 @@ struct http_options {
     // headers so far (S3's Signature V4, importer/cloud/). Host is the URL's host_header(), which
     // http_connection sends first. Unset: requests go unsigned.
     std::function<void(std::string_view method, const http_url& url, std::vector<std::pair<std::string, std::string>>& headers)> sign;
+    // Set: the request is a POST of this body instead of the GET (no HEAD probe, no Range resume: a
+    // retry sends it again whole).
+    std::optional<http_request_body> post;
+    // Set: the body of a final non-200 answer from the original origin (its first 4 KiB) is handed
+    // to it, and what it returns, when not empty, follows the status in the error's context (an S3
+    // error's Code and Message, an OAuth error). It must return one printable line.
+    std::function<std::string(std::string_view body)> error_detail;
 };
 
 }  // namespace cdi

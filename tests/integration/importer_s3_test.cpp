@@ -111,7 +111,8 @@ TEST_F(importer_s3_test, a_wrong_secret_is_e_auth_with_cdis_words_and_no_secret_
                  false);
     EXPECT_EQ(o.status, 1) << o.log;
     EXPECT_EQ(o.message, "Unable to connect to s3 data source: E_AUTH: could not get s3 object: \"images/disk.img\": "
-                         "expected status code 200, got 403. Status: 403 Forbidden");
+                         "expected status code 200, got 403. Status: 403 Forbidden: SignatureDoesNotMatch: The request signature we calculated "
+                         "does not match the signature you provided. Check your key and signing method.");
     EXPECT_NE(s3->log().find("SignatureDoesNotMatch"), std::string::npos) << s3->log();
     EXPECT_EQ(o.log.find("Wrong/Secret+Key"), std::string::npos) << o.log;
     EXPECT_FALSE(fs::exists(data_ / "disk.img"));
@@ -123,10 +124,11 @@ TEST_F(importer_s3_test, a_missing_object_or_bucket_is_named_and_fails) {
     auto o = run(*s3, "images/nope.img");
     EXPECT_EQ(o.status, 1) << o.log;
     EXPECT_EQ(o.message, "Unable to connect to s3 data source: E_SOURCE_HTTP: could not get s3 object: \"images/nope.img\": "
-                         "expected status code 200, got 404. Status: 404 Not Found");
+                         "expected status code 200, got 404. Status: 404 Not Found: NoSuchKey: The specified key does not exist.");
     o = run(*s3, "nobucket/disk.img");
     EXPECT_EQ(o.status, 1) << o.log;
-    EXPECT_NE(o.message.find("could not get s3 object: \"nobucket/disk.img\""), std::string::npos) << o.message;
+    EXPECT_NE(o.message.find("could not get s3 object: \"nobucket/disk.img\": expected status code 200, got 404. Status: 404 Not Found: "
+                             "NoSuchBucket: The specified bucket does not exist"), std::string::npos) << o.message;
     o = run(*s3, "images");
     EXPECT_EQ(o.status, 1) << o.log;
     EXPECT_EQ(o.message, "Unable to connect to s3 data source: E_BAD_REQUEST: could not get s3 object: \"images/\": "
@@ -174,7 +176,7 @@ TEST_F(importer_s3_test, without_keys_a_public_object_is_read_unsigned_and_a_pri
     o = run(*priv, "public/disk.img", {}, false);
     EXPECT_EQ(o.status, 1) << o.log;
     EXPECT_EQ(o.message, "Unable to connect to s3 data source: E_AUTH: could not get s3 object: \"public/disk.img\": "
-                         "expected status code 200, got 403. Status: 403 Forbidden");
+                         "expected status code 200, got 403. Status: 403 Forbidden: AccessDenied: Access Denied");
     EXPECT_FALSE(fs::exists(data_ / "disk.img"));
 }
 
