@@ -8,12 +8,17 @@
 # Environment:
 #   BENCH_SIZE, BENCH_DIR, REPS   as bench/run.sh (inputs shared with it)
 #   BENCH_IMPORTER                the cdi-importer binary (default <repo>/build-bench/importer/cdi-importer)
-#   BENCH_ONLY                    subset of: qcow2 qcow2c vmdk qcow2-delay xz gz (default all)
+#   BENCH_ONLY                    subset of: qcow2 qcow2c vmdk qcow2-delay xz gz s3-qcow2 s3-xz (default all)
 # qcow2 also runs ours with CDI_CONVERTER=qemu-img (staged in scratch, then qemu-img: the path before
 # issue 14) as a peer; qcow2c is the same disk with zlib-compressed clusters (qemu-img convert -c);
 # vmdk the same disk as a streamOptimized VMDK;
 # qcow2-delay goes through bench/delay_proxy.py adding 25 ms each way, against a plain curl download
 # of the same file through the same proxy (the bar: ours/peer >= 0.8).
+# s3-qcow2 and s3-xz (issue 16) import from tests/support/s3_server.py (path-style, verifying every
+# request's Signature V4) with IMPORTER_SOURCE=s3, against what CDI's S3 source does: the object
+# downloaded with `curl --aws-sigv4` into scratch then `qemu-img convert` (qcow2), or decompressed
+# straight to the target (raw.xz). Both sides read the same python server, so the rows compare the
+# importers over one peer, not against nginx.
 # Needs root (drops the page cache before every timed run).
 # shellcheck disable=SC2016
 set -euo pipefail
@@ -27,7 +32,7 @@ size=$(bench_bytes "${BENCH_SIZE:-2G}")
 dir=${BENCH_DIR:-/var/tmp/cdi-bench}
 reps=${REPS:-3}
 importer=${BENCH_IMPORTER:-$repo/build-bench/importer/cdi-importer}
-only=${BENCH_ONLY:-qcow2 qcow2c vmdk qcow2-delay xz gz}
+only=${BENCH_ONLY:-qcow2 qcow2c vmdk qcow2-delay xz gz s3-qcow2 s3-xz}
 
 [[ $(id -u) -eq 0 ]] || bench_die "run as root: every timed run starts with drop_caches"
 [[ -x $importer ]] || bench_die "no importer at $importer (cmake --build build-bench --target cdi-importer)"
@@ -57,6 +62,18 @@ trap 'kill $nginx_pid $proxy_pid 2> /dev/null || true' EXIT
 for _ in $(seq 100); do [[ -s $work/proxy.port ]] && break; sleep 0.05; done
 export FAR="http://127.0.0.1:$(cat "$work/proxy.port")"
 
+# The S3 server: bucket "bench" is the inputs directory.
+mkdir -p "$work/s3root"
+ln -s "$dir" "$work/s3root/bench"
+export S3_KEY=AKIDBENCHEXAMPLE S3_SECRET=bench/Secret+Key0000EXAMPLE
+python3 "$repo/tests/support/s3_server.py" --root "$work/s3root" --port-file "$work/s3.port" \
+  --access-key "$S3_KEY" --secret-key "$S3_SECRET" &
+s3_pid=$!
+trap 'kill $nginx_pid $proxy_pid $s3_pid 2> /dev/null || true' EXIT
+for _ in $(seq 100); do [[ -s $work/s3.port ]] && break; sleep 0.05; done
+S3="http://127.0.0.1:$(cat "$work/s3.port")/bench"
+export S3
+
 ours() { # file name on the server, base URL (default $BASE), converter (default stream)
   env -i PATH="$PATH" IMPORTER_SOURCE=http IMPORTER_ENDPOINT="${2:-$BASE}/$1" IMPORTER_CONTENTTYPE=kubevirt \
     CDI_DATA_DIR="$TARGET_DIR" CDI_SCRATCH_DIR="$SCRATCH_DIR" CDI_BLOCK_DEVICE=/nonexistent CDI_CONVERTER="${3:-stream}" \
@@ -65,6 +82,25 @@ ours() { # file name on the server, base URL (default $BASE), converter (default
   # Scratch bytes written by the run: its scratch directory must be empty at the end.
   [[ -z $(ls -A "$SCRATCH_DIR") ]] || { echo "scratch not empty after the import" >&2; return 1; }
   return $rc
+}
+ours_s3() { # object name in the bench bucket
+  env -i PATH="$PATH" IMPORTER_SOURCE=s3 IMPORTER_ENDPOINT="$S3/$1" IMPORTER_CONTENTTYPE=kubevirt \
+    IMPORTER_ACCESS_KEY_ID="$S3_KEY" IMPORTER_SECRET_KEY="$S3_SECRET" \
+    CDI_DATA_DIR="$TARGET_DIR" CDI_SCRATCH_DIR="$SCRATCH_DIR" CDI_BLOCK_DEVICE=/nonexistent \
+    CDI_TERMINATION_LOG="$TARGET_DIR/../termination-log" CDI_METRICS_PORT=0 OWNER_UID=bench "$IMPORTER"
+}
+# CDI's S3 source: a convertible image into scratch then qemu-img; raw.xz decompressed to the target.
+curl_s3() { # object name, decompressor or "", qemu format or "" (straight to the target)
+  local get=(curl -sS --aws-sigv4 aws:amz:us-east-1:s3 --user "$S3_KEY:$S3_SECRET"
+    -H "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" "$S3/$1")
+  if [[ -z $3 ]]; then
+    "${get[@]}" | $2 > "$TARGET_DIR/disk.img"
+  else
+    "${get[@]}" -o "$SCRATCH_DIR/tmpimage"
+    qemu-img convert -t writeback -p -f "$3" -O raw "$SCRATCH_DIR/tmpimage" "$TARGET_DIR/disk.img"
+    rm "$SCRATCH_DIR/tmpimage"
+  fi
+  sync "$TARGET_DIR/disk.img"
 }
 # A plain download of the file into the target directory, synced (the delay row's bar).
 curl_download() { # URL
@@ -98,7 +134,7 @@ curl_scratch_convert() { # file name, decompressor or "", qemu format
   sync "$TARGET_DIR/disk.img"
 }
 export REF=$ref
-export -f ours nbdkit_convert curl_scratch_convert curl_download
+export -f ours nbdkit_convert curl_scratch_convert curl_download ours_s3 curl_s3
 
 declare -A runners
 runners[qcow2]='ours disk.qcow2
@@ -118,6 +154,10 @@ nbdkit_convert disk.raw.xz xz
 curl_scratch_convert disk.raw.xz "xz -dc -T0" raw'
 runners[gz]='ours disk.raw.gz
 curl_scratch_convert disk.raw.gz "gzip -dc" raw'
+runners[s3-qcow2]='ours_s3 disk.qcow2
+curl_s3 disk.qcow2 "" qcow2'
+runners[s3-xz]='ours_s3 disk.raw.xz
+curl_s3 disk.raw.xz "xz -dc -T0" ""'
 
 BENCH_ROWS=()
 for w in $only; do

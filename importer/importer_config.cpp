@@ -144,6 +144,7 @@ importer_config importer_config::from_env(const env_lookup& getenv_fn, const std
 
     c.http = http_from_env(getenv_fn, environ_entries);
     c.checksum = env(getenv_fn, "IMPORTER_CHECKSUM");
+    c.gcs_key_file = env(getenv_fn, "GOOGLE_APPLICATION_CREDENTIALS");
     c.pull_method = env(getenv_fn, "IMPORTER_PULL_METHOD");
     c.registry_architecture = env(getenv_fn, "IMPORTER_REGISTRY_IMAGE_ARCHITECTURE");
     c.ready_file = env(getenv_fn, "IMPORTER_READY_FILE");

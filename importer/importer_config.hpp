@@ -25,6 +25,7 @@ struct importer_config {
     std::filesystem::path termination_log;
 
     http_options http;          // INSECURE_TLS, IMPORTER_CERT_DIR, /proxycerts/, credentials, headers, proxies
+    std::filesystem::path gcs_key_file;  // GOOGLE_APPLICATION_CREDENTIALS (gcs): a service-account key, or empty
     std::string checksum;       // IMPORTER_CHECKSUM, parsed when the HTTP source is built (CDI's order)
     std::string pull_method;    // IMPORTER_PULL_METHOD: "node" for a registry node pull, else empty
     std::string registry_architecture;  // IMPORTER_REGISTRY_IMAGE_ARCHITECTURE: "amd64", "arm64", or empty

@@ -16,14 +16,19 @@ with an "Unable to ..." line. Configured by the environment, as the CDI controll
 
 )" + command_line_usage("cdi-importer") + R"(
 Environment:
-  IMPORTER_SOURCE        none (blank disk), http, registry, or file (a local path)
-  IMPORTER_ENDPOINT      the image's URL (http://, https://, docker://, oci-archive:) or file path
+  IMPORTER_SOURCE        none (blank disk), http, s3, gcs, registry, or file (a local path);
+                         imageio and vddk are refused (use CDI's own importer image)
+  IMPORTER_ENDPOINT      the image's URL (http://, https://, docker://, oci-archive:) or file path;
+                         s3: http(s)://host[:port]/bucket/key (path style);
+                         gcs: gs://bucket/object or http(s)://host/bucket/object
+  GOOGLE_APPLICATION_CREDENTIALS
+                         gcs: a service-account key file (none: anonymous)
   IMPORTER_CONTENTTYPE   kubevirt (a disk image, default; an OVA or a tar of one file: the disk
                          inside) or archive (a tar extracted into /data)
   IMPORTER_IMAGE_SIZE    the requested size, a Kubernetes quantity (e.g. 10Gi)
   IMPORTER_CHECKSUM      sha256:<hex> (or md5, sha1, sha512) the source must match
   IMPORTER_ACCESS_KEY_ID, IMPORTER_SECRET_KEY
-                         basic-auth or registry credentials
+                         basic-auth, registry or S3 credentials (S3 without them: anonymous)
   IMPORTER_CERT_DIR      a directory of CA certificates for the source
   INSECURE_TLS           true: do not verify the source's certificate
   IMPORTER_EXTRA_HEADER_<any>

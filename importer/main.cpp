@@ -114,8 +114,9 @@ int importer_main(int argc, char** argv) {
     spdlog::info("Starting importer: source {}, content {}, target {}", cfg.source,
                  cfg.spec.content == content_type::archive ? "archive" : "kubevirt", cfg.spec.target.string());
     if (cfg.source == "none") return run_blank(cfg, cancel);
-    if (cfg.source == "file" || cfg.source == "http") return run_import(cfg, prog, cancel);
+    if (cfg.source == "file" || cfg.source == "http" || cfg.source == "s3" || cfg.source == "gcs") return run_import(cfg, prog, cancel);
     if (cfg.source == "registry") return run_registry(cfg, prog, cancel);
+    if (auto refused = unsupported_source(cfg.source)) return source_unavailable(cfg, *refused);
     return fail(cfg, "Unknown data source: " + cfg.source);
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-// The origin of an import (IMPORTER_SOURCE file or http, the node pull's sidecar included): the byte
+// The origin of an import (IMPORTER_SOURCE file, http, s3 or gcs, the node pull's sidecar included): the byte
 // source the import job reads, built as CDI builds its data source (contract 1.3 step 8), with the
 // checks that belong before the first byte is written: the checksum's syntax, the sidecar's /info, an
 // HTML page served where a disk image was expected.
@@ -31,6 +31,11 @@ std::string local_path(const std::string& endpoint);
 // An HTML page where a disk image was expected (a login or error page served with 200): refused
 // rather than written as a "raw disk". Only with Content-Type text/html and markup in the first bytes.
 bool looks_like_html(std::span<const std::byte> head);
+
+// CDI's sources this image does not import: imageio (oVirt's engine and ImageIO APIs) and vddk
+// (VMware's proprietary VDDK library). The refusal (errc::unsupported_source) names the source and
+// says which image does import it; nullopt for every other source.
+std::optional<error> unsupported_source(const std::string& source);
 
 // Builds the data source from `endpoint` (IMPORTER_ENDPOINT, or for a node pull the one the ready
 // file named: importer/node_pull.hpp). Every error is one the caller reports as CDI's "Unable to

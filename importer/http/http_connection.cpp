@@ -4,6 +4,7 @@
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
@@ -207,11 +208,14 @@ result<void> http_connection::request(const http_url& url, const std::optional<h
 
     // Absolute-form through a plain proxy (RFC 9112 3.2.2), origin-form otherwise.
     const bool absolute = proxy && !url.tls();
-    http::request<http::empty_body> req{spec.method, absolute ? url.to_string() : url.target(), 11};
-    const bool default_port = url.port() == (url.tls() ? 443 : 80);
-    req.set(http::field::host, default_port ? url.authority().substr(0, url.authority().rfind(':')) : url.authority());
+    http::request<http::string_body> req{spec.method, absolute ? url.to_string() : url.target(), 11};
+    req.set(http::field::host, url.host_header());
     for (const auto& [name, value] : spec.headers) req.set(name, value);
     if (absolute && proxy->userinfo()) req.set(http::field::proxy_authorization, basic_authorization(*proxy->userinfo()));
+    if (!spec.body.empty()) {
+        req.body() = spec.body;
+        req.prepare_payload();
+    }
 
     stop_reason why{};
     error_code ec;

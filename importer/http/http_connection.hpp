@@ -34,6 +34,7 @@ namespace cdi {
 struct http_request_spec {
     boost::beast::http::verb method = boost::beast::http::verb::get;
     std::vector<std::pair<std::string, std::string>> headers;  // sent as given, after Host
+    std::string body;  // sent with its Content-Length when not empty (a POST)
 };
 
 // The largest request header block we build (request line and fields): far above what any origin

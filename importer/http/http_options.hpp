@@ -8,10 +8,13 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 namespace cdi {
+
+class http_url;
 
 struct basic_credentials {
     std::string user;
@@ -23,6 +26,12 @@ struct proxy_settings {
     std::string http_proxy;   // "http://[user:pass@]host:port" or empty
     std::string https_proxy;  // same; used for https:// origins (tunnelled with CONNECT)
     std::string no_proxy;     // comma-separated hosts, domains (".example.com"), "*", or IPs/CIDRs
+};
+
+// A request body: the GET becomes a POST of it (an OAuth 2.0 token request).
+struct http_request_body {
+    std::string content_type;
+    std::string data;
 };
 
 struct http_options {
@@ -57,6 +66,18 @@ struct http_options {
     // Authorization value to repeat the request with (at most twice per request), or the error that ends it
     // (registry token auth, contract section 5). Unset: a 401 is final.
     std::function<result<std::string>(const std::vector<std::string>& challenges)> authorize;
+    // Called last for every request to the original origin (after Range and If-Range are added, so a
+    // resume is signed afresh): appends the headers that sign it, from the method, the URL and the
+    // headers so far (S3's Signature V4, importer/cloud/). Host is the URL's host_header(), which
+    // http_connection sends first. Unset: requests go unsigned.
+    std::function<void(std::string_view method, const http_url& url, std::vector<std::pair<std::string, std::string>>& headers)> sign;
+    // Set: the request is a POST of this body instead of the GET (no HEAD probe, no Range resume: a
+    // retry sends it again whole).
+    std::optional<http_request_body> post;
+    // Set: the body of a final non-200 answer from the original origin (its first 4 KiB) is handed
+    // to it, and what it returns, when not empty, follows the status in the error's context (an S3
+    // error's Code and Message, an OAuth error). It must return one printable line.
+    std::function<std::string(std::string_view body)> error_detail;
 };
 
 }  // namespace cdi

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <thread>
 
 namespace cdi {
@@ -42,7 +43,7 @@ result<std::unique_ptr<http_source>> http_source::open(std::string_view url, htt
     if (!proxies) return proxies.error();
     std::unique_ptr<http_source> src(
         new http_source(std::move(*origin), std::move(opts), std::move(*tls), std::move(*proxies), cancel));
-    if (src->opts_.probe_with_head) {
+    if (src->opts_.probe_with_head && !src->opts_.post) {
         if (auto e = src->probe_head()) return *e;
     }
     if (auto r = src->with_retries([s = src.get()] { return s->start_body(); }); !r) return r.error();
@@ -83,6 +84,11 @@ http_request_spec http_source::spec_for(const http_url& url, http::verb method) 
         spec.headers.emplace_back("Range", "bytes=" + std::to_string(offset_) + "-");
         spec.headers.emplace_back("If-Range", validator);
     }
+    if (method == http::verb::post && opts_.post) {
+        spec.headers.emplace_back("Content-Type", opts_.post->content_type);
+        spec.body = opts_.post->data;
+    }
+    if (opts_.sign && url.same_origin(origin_)) opts_.sign(boost::beast::http::to_string(method), url, spec.headers);
     return spec;
 }
 
@@ -138,12 +144,18 @@ error http_source::status_error(const http_response_head& head) const {
 }
 
 std::optional<http_source::failure> http_source::start_body() {
-    if (auto f = fetch(http::verb::get)) return f;
+    if (auto f = fetch(opts_.post ? http::verb::post : http::verb::get)) return f;
     const auto& head = conn_->head();
     if (offset_ == 0) {
-        if (head.status != 200) return failure{status_error(head), head.status >= 500};
+        if (head.status != 200) {
+            auto e = status_error(head);
+            if (head.status < 500 && opts_.error_detail && final_.same_origin(origin_)) {
+                if (auto words = opts_.error_detail(error_body()); !words.empty()) e.context += ": " + words;
+            }
+            return failure{e, head.status >= 500};
+        }
         body_length_ = head.content_length;
-        accepts_ranges_ = ascii::icontains(head.accept_ranges, "bytes");
+        accepts_ranges_ = !opts_.post && ascii::icontains(head.accept_ranges, "bytes");
         content_type_ = head.content_type;
         first_ = body_validators::of(head);
         return std::nullopt;
@@ -153,6 +165,17 @@ std::optional<http_source::failure> http_source::start_body() {
     if (!action) return failure{error{action.error().code, final_.authority() + ": " + action.error().context}, false};
     if (*action == resume_action::skip_prefix) return skip_prefix();
     return std::nullopt;
+}
+
+std::string http_source::error_body() {
+    std::string body;
+    std::array<std::byte, 4096> buf{};
+    while (body.size() < buf.size()) {
+        auto n = conn_->read_body(std::span(buf).first(buf.size() - body.size()));
+        if (!n || *n == 0) break;
+        body.append(reinterpret_cast<const char*>(buf.data()), *n);
+    }
+    return body;
 }
 
 std::optional<http_source::failure> http_source::skip_prefix() {

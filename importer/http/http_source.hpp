@@ -65,6 +65,7 @@ private:
     std::optional<failure> fetch(boost::beast::http::verb method);
     std::optional<failure> start_body();  // GET from offset_ (a Range request when offset_ > 0)
     std::optional<failure> skip_prefix();
+    std::string error_body();  // the first 4 KiB of a refusal's body (http_options::error_detail)
     result<void> with_retries(const std::function<std::optional<failure>()>& attempt);
     result<void> backoff(unsigned attempt);
     std::optional<error> probe_head();  // failures are tolerated, but for errc::proxy

@@ -94,6 +94,11 @@ result<http_url> http_url::resolve(std::string_view location) const {
     return next;
 }
 
+std::string http_url::host_header() const {
+    const auto a = authority();
+    return port_ == (tls_ ? 443 : 80) ? a.substr(0, a.rfind(':')) : a;
+}
+
 std::string http_url::authority() const {
     const bool v6 = host_.find(':') != std::string::npos;
     return (v6 ? "[" + host_ + "]" : host_) + ":" + std::to_string(port_);

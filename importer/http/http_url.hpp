@@ -30,6 +30,8 @@ public:
 
     // "host:port" with IPv6 in brackets: the Host header, CONNECT's target, error contexts.
     std::string authority() const;
+    // The Host header's value: authority() without the scheme's default port (Go's and curl's choice).
+    std::string host_header() const;
     // "scheme://host:port": what credentials and extra headers are bound to.
     std::string origin() const;
     bool same_origin(const http_url& other) const noexcept;

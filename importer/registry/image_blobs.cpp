@@ -51,19 +51,6 @@ result<std::unique_ptr<checksum_source>> verified_blob(source_ptr blob, const de
     return checksum_source::create(std::make_unique<exact_size_source>(std::move(blob), d.size, what), *spec, what);
 }
 
-result<std::string> read_small(source& src, std::size_t limit, const std::string& what) {
-    std::string out;
-    std::array<std::byte, 16384> buf{};
-    for (;;) {
-        auto n = src.read(buf);
-        if (!n) return n.error();
-        if (*n == 0) return out;
-        if (out.size() + *n > limit)
-            return make_error(errc::too_large, what + " is larger than " + std::to_string(limit >> 20) + " MiB");
-        out.append(reinterpret_cast<const char*>(buf.data()), *n);
-    }
-}
-
 result<void> verify_manifest(const manifest_bytes& m, const std::string& what) {
     if (m.digest.empty()) return {};
     auto spec = digest_spec(m.digest);

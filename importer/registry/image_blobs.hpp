@@ -6,6 +6,7 @@
 #include "cdi/error.hpp"
 #include "cdi/source.hpp"
 #include "importer/stages/checksum_source.hpp"
+#include "importer/stages/read_small.hpp"
 #include "importer/registry/image_manifest.hpp"
 #include "importer/registry/image_source.hpp"
 
@@ -26,9 +27,6 @@ result<checksum_spec> digest_spec(const std::string& digest);
 // the blob in errors ("layer sha256:… of host/repo"). The returned checksum_source is the top, so a
 // consumer that stops early can drain_and_verify() it.
 result<std::unique_ptr<checksum_source>> verified_blob(source_ptr blob, const descriptor& d, const std::string& what);
-
-// The whole of a small stream (at most limit bytes, else errc::too_large naming what).
-result<std::string> read_small(source& src, std::size_t limit, const std::string& what);
 
 // A manifest's body checked against the digest it was fetched by (nothing to check when by tag).
 result<void> verify_manifest(const manifest_bytes& m, const std::string& what);

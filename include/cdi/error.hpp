@@ -43,6 +43,7 @@ enum class errc {
     digest_mismatch,       // E_DIGEST_MISMATCH
     scratch_required,      // E_SCRATCH_REQUIRED: a convertible image and no scratch space
     proxy,                 // E_PROXY: the proxy broke its protocol (bytes after its CONNECT answer, bad answer)
+    unsupported_source,    // E_UNSUPPORTED_SOURCE: a CDI source this image does not import (imageio, vddk)
 };
 
 // The stable token for a class, e.g. "E_UNSAFE_IMAGE".
@@ -75,6 +76,7 @@ constexpr std::string_view class_token(errc e) noexcept {
     case errc::digest_mismatch: return "E_DIGEST_MISMATCH";
     case errc::scratch_required: return "E_SCRATCH_REQUIRED";
     case errc::proxy: return "E_PROXY";
+    case errc::unsupported_source: return "E_UNSUPPORTED_SOURCE";
     }
     return "E_UNKNOWN";
 }

@@ -107,6 +107,7 @@ TEST(importer_config, reads_the_http_settings_headers_and_node_pull_files) {
                 {"IMPORTER_ACCESS_KEY_ID", "user"},
                 {"IMPORTER_SECRET_KEY", "pw"},
                 {"IMPORTER_CHECKSUM", "sha256:abc"},
+                {"GOOGLE_APPLICATION_CREDENTIALS", "/google/credentials.json"},
                 {"http_proxy", "http://proxy:3128"},
                 {"HTTPS_PROXY", "http://upper:3128"},
                 {"https_proxy", "http://lower:3128"},
@@ -129,6 +130,7 @@ TEST(importer_config, reads_the_http_settings_headers_and_node_pull_files) {
     EXPECT_EQ(c.http.proxy.https_proxy, "http://upper:3128");
     EXPECT_EQ(c.http.proxy.no_proxy, ".svc,10.0.0.0/8");
     EXPECT_EQ(c.checksum, "sha256:abc");
+    EXPECT_EQ(c.gcs_key_file, "/google/credentials.json");
     EXPECT_EQ(c.pull_method, "node");
     EXPECT_EQ(c.registry_architecture, "arm64");
     EXPECT_EQ(c.ready_file, "/shared/ready");

@@ -36,5 +36,15 @@ TEST(local_path, a_file_url_or_a_plain_path) {
     EXPECT_EQ(local_path("/var/images/disk.qcow2"), "/var/images/disk.qcow2");
 }
 
+TEST(unsupported_source, imageio_and_vddk_are_refused_with_their_class_and_name) {
+    for (const std::string source : {"imageio", "vddk"}) {
+        auto e = unsupported_source(source);
+        ASSERT_TRUE(e.has_value()) << source;
+        EXPECT_TRUE(e->is(errc::unsupported_source));
+        EXPECT_NE(e->context.find("does not import from " + source), std::string::npos) << e->context;
+    }
+    for (const std::string source : {"http", "s3", "gcs", "registry", "none", "file", "ftp"}) EXPECT_FALSE(unsupported_source(source)) << source;
+}
+
 }  // namespace
 }  // namespace cdi

@@ -83,6 +83,16 @@ TEST_F(cdi_importer_test, unknown_sources_and_bad_settings_exit_1_naming_the_cau
     EXPECT_NE(o.message.find("PREALLOCATION \"maybe\" is not a boolean"), std::string::npos) << o.message;
 }
 
+TEST_F(cdi_importer_test, imageio_and_vddk_are_refused_as_unsupported_naming_the_source) {
+    for (const std::string source : {"imageio", "vddk"}) {
+        auto o = run({{"IMPORTER_SOURCE", source}, {"IMPORTER_ENDPOINT", "https://engine.example/ovirt-engine/api"}});
+        EXPECT_EQ(o.status, 1) << o.log;
+        EXPECT_EQ(o.message.rfind("Unable to connect to " + source + " data source: E_UNSUPPORTED_SOURCE: this importer image does not import from " + source, 0), 0u)
+            << o.message;
+        EXPECT_FALSE(fs::exists(data_ / "disk.img"));
+    }
+}
+
 TEST_F(cdi_importer_test, a_blank_disk_is_created_with_the_usable_size) {
     auto o = run({{"IMPORTER_SOURCE", "none"}, {"IMPORTER_IMAGE_SIZE", "64Mi"}, {"FILESYSTEM_OVERHEAD", "0.055"}});
     EXPECT_EQ(o.status, 0) << o.log;
