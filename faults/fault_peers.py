@@ -121,11 +121,16 @@ class Peers:
 
     # --- set-up -------------------------------------------------------------------------------
     def __enter__(self):
-        self.importer = self.build / "importer" / "cdi-importer"
-        self.server = self.build / "server" / "cdi-uploadserver"
-        for b in (self.importer, self.server):
+        # Copies: a rebuild while a long run goes on must not swap (or, mid-link, hide) the binaries.
+        bin_dir = self.work / "bin"
+        bin_dir.mkdir(parents=True, exist_ok=True)
+        built = {"cdi-importer": self.build / "importer" / "cdi-importer", "cdi-uploadserver": self.build / "server" / "cdi-uploadserver"}
+        for name, b in built.items():
             if not b.exists():
                 raise SystemExit(f"missing {b}: build first (cmake --build {self.build})")
+            shutil.copy2(b, bin_dir / name)
+        self.importer = bin_dir / "cdi-importer"
+        self.server = bin_dir / "cdi-uploadserver"
         self._inputs()
         self._nginx()
         self._registry()
