@@ -8,8 +8,7 @@
 #include "cdi/unique_fd.hpp"
 #include "convert/positional_output.hpp"
 
-#include <fuzzer/FuzzedDataProvider.h>
-#include <sys/mman.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <array>
@@ -42,25 +41,41 @@ inline void check(bool ok, std::string_view what) {
     if (!ok) fail(what);
 }
 
-// The input as an anonymous file (memfd), opened by path as the inspector opens a file.
+// A private directory per fuzzing process, removed at exit.
+inline const std::filesystem::path& scratch_dir() {
+    static const std::filesystem::path dir = [] {
+        std::string tmpl = (std::filesystem::temp_directory_path() / "cdi-fuzz-XXXXXX").string();
+        check(::mkdtemp(tmpl.data()) != nullptr, "mkdtemp failed");
+        std::atexit([] {
+            std::error_code ec;
+            std::filesystem::remove_all(scratch_dir(), ec);
+        });
+        return std::filesystem::path(tmpl);
+    }();
+    return dir;
+}
+
+// The input as a file of this process's private directory (the inspector opens a path, with
+// O_NOFOLLOW, so no /proc/self/fd link will do), removed when the object goes.
 class memory_file {
 public:
-    explicit memory_file(std::span<const std::byte> data) : fd_(::memfd_create("fuzz-input", MFD_CLOEXEC)) {
-        check(fd_.get() >= 0, "memfd_create failed");
+    explicit memory_file(std::span<const std::byte> data) : path_(scratch_dir() / "input") {
+        unique_fd fd(::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+        check(fd.get() >= 0, "cannot create the input file");
         std::size_t done = 0;
         while (done < data.size()) {
-            const ssize_t n = ::write(fd_.get(), data.data() + done, data.size() - done);
-            check(n > 0, "write to memfd failed");
+            const ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
+            check(n > 0, "cannot write the input file");
             done += static_cast<std::size_t>(n);
         }
     }
-    // /proc/<pid>/fd/<n>, so that a child process can open it too.
-    std::filesystem::path path() const {
-        return "/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(fd_.get());
-    }
+    ~memory_file() { ::unlink(path_.c_str()); }
+    memory_file(const memory_file&) = delete;
+    memory_file& operator=(const memory_file&) = delete;
+    const std::filesystem::path& path() const noexcept { return path_; }
 
 private:
-    unique_fd fd_;
+    std::filesystem::path path_;
 };
 
 // Reads `src` to its end (or its error, or `limit` bytes) with reads of `chunk` bytes: the read size
@@ -77,9 +92,9 @@ inline std::uint64_t drain(source& src, std::size_t chunk, std::uint64_t limit =
     return total;
 }
 
-// A read size from one input byte: 1, odd small sizes, a sector, 64 KiB.
+// A read size from one input byte (0: 64 KiB, the seeds' choice): 1, odd sizes, a sector, 1 MiB.
 inline std::size_t chunk_of(std::uint8_t b) {
-    static constexpr std::array<std::size_t, 8> sizes{1, 3, 512, 4096, 7919, 65536, 65537, 1u << 20};
+    static constexpr std::array<std::size_t, 8> sizes{65536, 1, 3, 512, 4096, 7919, 65537, 1u << 20};
     return sizes[b % sizes.size()];
 }
 
@@ -120,20 +135,6 @@ inline command_output run_command(const std::string& command) {
     while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
     r.status = ::pclose(p);
     return r;
-}
-
-// A private directory per fuzzing process, removed at exit.
-inline const std::filesystem::path& scratch_dir() {
-    static const std::filesystem::path dir = [] {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "cdi-fuzz-XXXXXX").string();
-        check(::mkdtemp(tmpl.data()) != nullptr, "mkdtemp failed");
-        std::atexit([] {
-            std::error_code ec;
-            std::filesystem::remove_all(scratch_dir(), ec);
-        });
-        return std::filesystem::path(tmpl);
-    }();
-    return dir;
 }
 
 }  // namespace cdi::fuzz

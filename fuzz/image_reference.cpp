@@ -1,6 +1,7 @@
 // Image references (importer/registry/image_reference): docker://host[:port]/repo[:tag][@digest],
-// short names, oci-archive:path[:ref]. Invariant: a parsed docker reference prints to a string that
-// parses back to the same registry, repository, tag and digest.
+// short names, oci-archive:path[:ref]. Invariant: a parsed docker reference prints (to_string(), the
+// display form without the transport) to a string that, as docker://<it>, parses back to the same
+// registry, repository, tag and digest.
 #include "fuzz/fuzz_support.hpp"
 #include "importer/registry/image_reference.hpp"
 
@@ -13,7 +14,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string printed = r->to_string();
     if (r->kind != image_reference::transport::docker) return 0;
     fuzz::check(r->digest.empty() || is_valid_digest(r->digest), "an invalid digest accepted");
-    auto again = image_reference::parse(printed);
+    auto again = image_reference::parse("docker://" + printed);
     fuzz::check(bool(again), "to_string() does not parse back: " + printed);
     fuzz::check(again->registry == r->registry && again->repository == r->repository && again->tag == r->tag &&
                     again->digest == r->digest,

@@ -7,6 +7,7 @@
 #   CDI_FUZZ_ONLY=regex   run only the harnesses whose name matches
 #   CDI_FUZZ_BUILD_DIR    another build directory
 #   CDI_FUZZ_JOBS         harnesses at a time (default: nproc)
+#   CDI_FUZZ_ARGS         more libFuzzer flags (a long run: "-fork=1 -ignore_crashes=1" goes on past a finding)
 set -euo pipefail
 secs=${1:-15}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,6 +36,8 @@ run_one() {  # run_one NAME SECONDS ROOT BUILD
   local corpus=$build/corpus/$name seeds=$build/seeds/$name regress=$root/fuzz/regressions/$name
   mkdir -p "$corpus" "$seeds"
   local args=(-timeout=30 -rss_limit_mb=3072 -print_final_stats=1 -artifact_prefix="$build/findings/$name-")
+  local extra=()
+  read -r -a extra <<<"${CDI_FUZZ_ARGS:-}"
   [[ -f $root/fuzz/dict/$name.dict ]] && args+=(-dict="$root/fuzz/dict/$name.dict")
   : >"$log"
   if [[ -d $regress ]] && compgen -G "$regress/*" >/dev/null; then  # each kept input once
@@ -42,10 +45,10 @@ run_one() {  # run_one NAME SECONDS ROOT BUILD
   fi
   local status=0
   /usr/bin/time -f "cpu_seconds: %U user %S system" -a -o "$log" \
-    "$bin" "${args[@]}" -max_total_time="$secs" "$corpus" "$seeds" >>"$log" 2>&1 || status=$?
+    "$bin" "${args[@]}" "${extra[@]}" -max_total_time="$secs" "$corpus" "$seeds" >>"$log" 2>&1 || status=$?
   local execs cov
-  execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | tail -1 | awk '{print $2}')
-  cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | awk '{print $2}')
+  execs=$(grep -ao 'stat::number_of_executed_units: [0-9]*' "$log" | tail -1 | awk '{print $2}')
+  cov=$(grep -ao 'cov: [0-9]*' "$log" | tail -1 | awk '{print $2}')
   if ((status != 0)); then
     echo "FAIL  $name (exit $status; see $log)"
     return 1

@@ -14,8 +14,8 @@ packages=(
   qemu-utils curl openssl ca-certificates nginx-light apache2-utils docker-registry skopeo
   xz-utils zstd pigz gzip tar python3 python3-snappy python3-crc32c python3-cryptography util-linux e2fsprogs coreutils procps time
   nbdkit gnuplot-nox fio
-  # the libFuzzer harnesses (fuzz/run.sh): Debian 12's clang 16 and its libFuzzer
-  clang-16 libfuzzer-16-dev
+  # the libFuzzer harnesses (fuzz/run.sh): Debian 12's clang 16, its libFuzzer and sanitizer runtimes
+  clang-16 libfuzzer-16-dev libclang-rt-16-dev
   # the pod images (issue 7): built and run with podman as root
   podman runc slirp4netns containernetworking-plugins iptables
 )
