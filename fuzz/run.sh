@@ -3,7 +3,8 @@
 # -fsanitize=fuzzer), generates the seed corpora, replays the kept regression inputs, then runs every
 # harness for `seconds` (default 15), as many at a time as there are cores. Exit status 1 when any
 # harness found something: its input is build-fuzz/findings/<harness>-crash-… (or leak-, timeout-,
-# oom-), its report build-fuzz/logs/<harness>.log. The corpora grow in build-fuzz/corpus/ between runs.
+# oom-; a harness's findings of the previous run are cleared when it starts), its report
+# build-fuzz/logs/<harness>.log. The corpora grow in build-fuzz/corpus/ between runs.
 #   CDI_FUZZ_ONLY=regex   run only the harnesses whose name matches
 #   CDI_FUZZ_BUILD_DIR    another build directory
 #   CDI_FUZZ_JOBS         harnesses at a time (default: nproc)
@@ -40,6 +41,7 @@ run_one() {  # run_one NAME SECONDS ROOT BUILD
   read -r -a extra <<<"${CDI_FUZZ_ARGS:-}"
   [[ -f $root/fuzz/dict/$name.dict ]] && args+=(-dict="$root/fuzz/dict/$name.dict")
   : >"$log"
+  rm -f "$build/findings/$name-"*  # the findings of this run only
   if [[ -d $regress ]] && compgen -G "$regress/*" >/dev/null; then  # each kept input once
     if ! "$bin" "${args[@]}" "$regress"/* >>"$log" 2>&1; then echo "FAIL  $name (a kept regression input)"; return 1; fi
   fi
@@ -48,12 +50,13 @@ run_one() {  # run_one NAME SECONDS ROOT BUILD
     "$bin" "${args[@]}" "${extra[@]}" -max_total_time="$secs" "$corpus" "$seeds" >>"$log" 2>&1 || status=$?
   local execs cov
   execs=$(grep -ao 'stat::number_of_executed_units: [0-9]*' "$log" | tail -1 | awk '{print $2}')
+  [[ -n $execs ]] || execs=$(grep -ao '^#[0-9]*' "$log" | tail -1 | tr -d '#')  # -fork mode's progress lines
   cov=$(grep -ao 'cov: [0-9]*' "$log" | tail -1 | awk '{print $2}')
-  if ((status != 0)); then
-    echo "FAIL  $name (exit $status; see $log)"
+  if ((status != 0)) || compgen -G "$build/findings/$name-*" >/dev/null; then  # -ignore_crashes exits 0
+    echo "FAIL  $name (exit $status; see $log and $build/findings/$name-*)"
     return 1
   fi
-  printf 'ok    %-30s %10s runs  cov %s\n' "$name" "${execs:-?}" "${cov:-?}"
+  printf 'ok    %-30s %10s runs  cov %-6s %s\n' "$name" "${execs:-?}" "${cov:-?}" "$(grep -ao 'cpu_seconds: .*' "$log" | tail -1)"
 }
 export -f run_one
 
