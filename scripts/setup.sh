@@ -16,6 +16,8 @@ packages=(
   nbdkit gnuplot-nox fio
   # the FUSE filesystem that fails on command (tests/support/faulty_fs.cpp, storage fault tests)
   libfuse3-dev
+  # the libFuzzer harnesses (fuzz/run.sh): Debian 12's clang 16, its libFuzzer and sanitizer runtimes
+  clang-16 libfuzzer-16-dev libclang-rt-16-dev
   # the pod images (issue 7): built and run with podman as root
   podman runc slirp4netns containernetworking-plugins iptables
 )

@@ -5,6 +5,8 @@
 #   3. the two pod images built from build/ with podman and run as CDI runs them
 #      (tests/containers/images_test.sh; it skips with a reason where podman cannot run containers)
 #   4. ASan + UBSan build in build-asan/ and the unit tests again under the sanitizers
+#   5. the fuzz smoke: every libFuzzer harness of fuzz/ for 15 s (fuzz/run.sh; its own clang build in
+#      build-fuzz/, only the libraries the harnesses need), the kept regression inputs replayed first
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,3 +30,6 @@ cmake --build build-asan -j "$jobs"
 echo "== unit tests (ASan + UBSan)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan -L unit -j "$jobs" --output-on-failure --timeout 900
+
+echo "== fuzz smoke (libFuzzer, 15 s per harness)"
+bash fuzz/run.sh 15

@@ -71,6 +71,10 @@ result<http_url> http_url::from_view(boost::urls::url_view u) {
         out.port_ = out.tls_ ? 443 : 80;
     }
     out.target_ = std::string(u.encoded_path());
+    // After an authority the path is empty or begins with '/' (RFC 3986 path-abempty). Boost.URL 1.81
+    // takes "https://h:8443x/y" as port 8443 and path "x/y" (fuzz/http_url): Go and curl refuse the
+    // port, and "x/y" is no request target; "https://h:1@evil/" would print as another URL.
+    if (!out.target_.empty() && out.target_.front() != '/') return bad("invalid port");
     if (out.target_.empty()) out.target_ = "/";
     if (u.has_query()) out.target_ += "?" + std::string(u.encoded_query());
     if (u.has_userinfo()) {
@@ -81,7 +85,10 @@ result<http_url> http_url::from_view(boost::urls::url_view u) {
 
 result<http_url> http_url::resolve(std::string_view location) const {
     auto ref = boost::urls::parse_uri_reference(location);
-    if (!ref) return make_error(errc::source_http, "invalid redirect Location \"" + redacted(location) + "\"");
+    // A Location with an authority whose path does not begin with '/' (see from_view): resolve()
+    // would add the '/' and follow "//h:8080x/" to h:8080/x/.
+    const bool bad_path = ref && ref->has_authority() && !ref->encoded_path().empty() && ref->encoded_path().front() != '/';
+    if (!ref || bad_path) return make_error(errc::source_http, "invalid redirect Location \"" + redacted(location) + "\"");
     auto base_text = to_string();
     boost::urls::url base(base_text);
     boost::urls::url dest;

@@ -64,6 +64,22 @@ TEST(http_url, resolves_relative_and_absolute_locations) {
     EXPECT_FALSE(base->resolve("ftp://c.example/z"));
 }
 
+// Found by fuzz/http_url: Boost.URL 1.81 ends the port at its last digit and reads the rest as a path
+// that does not begin with '/'; such a URL printed back named another host.
+TEST(http_url, a_port_followed_by_anything_but_a_path_is_refused) {
+    for (const char* bad : {"https://a.com:8443x", "https://example.com:8443user:pass@=1", "http://h:80x/y"}) {
+        auto u = http_url::parse(bad);
+        ASSERT_FALSE(u) << bad << " -> " << u->to_string();
+        EXPECT_TRUE(u.error().is(errc::bad_request)) << bad;
+    }
+    auto base = http_url::parse("http://a.example/x");
+    ASSERT_TRUE(base);
+    auto next = base->resolve("//b.example:8080evil/");
+    EXPECT_FALSE(next) << next->to_string();
+    EXPECT_TRUE(http_url::parse("http://h:80/y"));
+    EXPECT_TRUE(http_url::parse("http://h:80?q=1"));
+}
+
 TEST(http_url, a_host_that_decodes_to_anything_but_a_host_name_is_refused) {
     for (const char* bad : {"http://evil%0d%0aX-Injected%3A%201.example/x", "http://a%0a.example/", "http://a%20b.example/",
                             "http://a%00b/", "http://a%2fb/", "http://a%40b/", "https://%5b%3a%3a1%5d/", "http://h%3a1/"}) {
