@@ -83,9 +83,8 @@ protected:
         return *server_;
     }
 
-    // Runs cdi-cloner with the source pod's environment; returns its exit status.
-    int clone(const std::string& mode, const fs::path& mount, bool preallocation = false) {
-        std::map<std::string, std::string> env = {
+    std::map<std::string, std::string> cloner_env(const std::string& mode, const fs::path& mount, bool preallocation) {
+        return {
             {"CLIENT_KEY", slurp(pki_.key("client"))},
             {"CLIENT_CERT", slurp(pki_.crt("client"))},
             {"SERVER_CA_CERT", slurp(pki_.crt("ca"))},
@@ -98,12 +97,30 @@ protected:
             {"CDI_METRICS_ADDRESS", "127.0.0.1"},
             {"CDI_METRICS_PORT", "0"},
         };
+    }
+
+    // Runs cdi-cloner with the source pod's environment; returns its exit status.
+    int clone(const std::string& mode, const fs::path& mount, bool preallocation = false) {
         fs::remove(dir_ / "termination-log");
-        test::child_process cloner({CDI_BINARY_DIR "/cloner/cdi-cloner"}, env, dir_ / "cloner.log");
+        test::child_process cloner({CDI_BINARY_DIR "/cloner/cdi-cloner"}, cloner_env(mode, mount, preallocation),
+                                   dir_ / "cloner.log");
         EXPECT_TRUE(cloner.started());
         const int status = cloner.wait(std::chrono::seconds(60));
         cloner_log_ = cloner.log();
         return status;
+    }
+    // tests/support/dying_upload_server.py in place of the upload server; port_ is its port.
+    std::unique_ptr<test::child_process> python_peer(const std::string& after, bool stall) {
+        std::vector<std::string> argv = {"/usr/bin/python3", CDI_SOURCE_DIR "/tests/support/dying_upload_server.py",
+                                         "--cert", pki_.crt("server").string(), "--key", pki_.key("server").string(),
+                                         "--ca", pki_.crt("ca").string(), "--port-file", (dir_ / "port").string(),
+                                         "--after", after};
+        if (stall) argv.push_back("--stall");
+        auto peer = std::make_unique<test::child_process>(argv, std::map<std::string, std::string>{}, dir_ / "peer.log");
+        for (int i = 0; i < 200 && !fs::exists(dir_ / "port"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        EXPECT_TRUE(fs::exists(dir_ / "port")) << peer->log();
+        port_ = fs::exists(dir_ / "port") ? std::stoi(slurp(dir_ / "port")) : 0;
+        return peer;
     }
     std::string message() const { return slurp(dir_ / "termination-log"); }
 
@@ -189,22 +206,43 @@ TEST_F(cloner_test, a_target_smaller_than_the_source_fails_on_both_sides) {
 TEST_F(cloner_test, a_killed_upload_server_fails_the_clone_and_a_second_run_succeeds) {
     CDI_REQUIRE_LOOP();
     auto source = device("source", disk_size, "random");  // 8 MiB on the wire: the server dies after 1 MiB
-    test::child_process dying({"/usr/bin/python3", CDI_SOURCE_DIR "/tests/support/dying_upload_server.py", "--cert",
-                               pki_.crt("server").string(), "--key", pki_.key("server").string(), "--ca",
-                               pki_.crt("ca").string(), "--port-file", (dir_ / "port").string(), "--after", "1048576"},
-                              {}, dir_ / "dying.log");
-    for (int i = 0; i < 200 && !fs::exists(dir_ / "port"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    ASSERT_TRUE(fs::exists(dir_ / "port")) << dying.log();
-    port_ = std::stoi(slurp(dir_ / "port"));
+    auto dying = python_peer("1048576", false);
     EXPECT_EQ(clone("block", source->path()), 1) << cloner_log_;
     EXPECT_TRUE(message().starts_with("Unable to clone: E_")) << message();
-    EXPECT_EQ(dying.wait(), 128 + SIGKILL) << dying.log();
+    EXPECT_EQ(dying->wait(), 128 + SIGKILL) << dying->log();
 
     auto& s = start_server();
     ASSERT_EQ(clone("block", source->path()), 0) << cloner_log_ << s.log();
     EXPECT_EQ(message(), "Clone Complete");
     EXPECT_EQ(s.wait(), 0) << s.log();
     must_run("cmp " + q(source->path()) + " " + q(data_ / "disk.img"));
+}
+
+TEST_F(cloner_test, mid_stream_the_endpoint_reports_progress_under_100_and_memory_stays_bounded) {
+    CDI_REQUIRE_LOOP();
+    if (!test::have_tool("curl")) GTEST_SKIP() << "needs curl";
+    auto source = device("source", 64 << 20, "random");  // far more than the socket buffers hold
+    auto peer = python_peer("4194304", true);
+    test::child_process cloner({CDI_BINARY_DIR "/cloner/cdi-cloner"}, cloner_env("block", source->path(), false),
+                               dir_ / "cloner.log");
+    ASSERT_TRUE(cloner.log_has("metrics endpoint listening on port ")) << cloner.log();
+    const std::string log = cloner.log();
+    const auto at = log.find("listening on port ") + std::string("listening on port ").size();
+    const std::string metrics = "https://127.0.0.1:" + std::to_string(std::atoi(log.c_str() + at)) + "/metrics";
+    // The peer stops reading after 4 MiB: the cloner's sends block with the rest still to come.
+    double value = 0;
+    for (int i = 0; i < 100 && value == 0; ++i) {
+        const std::string text = must_run("curl -sk " + metrics);
+        const std::string series = "kubevirt_cdi_clone_progress_total{ownerUID=\"0a1b2c3d-uid\"} ";
+        ASSERT_NE(text.find(series), std::string::npos) << text;
+        value = std::atof(text.c_str() + text.find(series) + series.size());
+        if (value == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_GT(value, 0.0);
+    EXPECT_LT(value, 100.0);
+    EXPECT_LT(cloner.vm_hwm_kib(), 64u * 1024) << "peak RSS";
+    peer->signal(SIGKILL);
+    EXPECT_EQ(cloner.wait(std::chrono::seconds(30)), 1) << cloner.log();
 }
 
 TEST_F(cloner_test, a_missing_variable_fails_before_anything_starts_naming_it) {

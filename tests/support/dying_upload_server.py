@@ -5,6 +5,7 @@ Listens on 127.0.0.1 (a free port, written to --port-file), accepts one mutual-T
 (server certificate --cert/--key, client certificates verified against --ca), reads the request
 head and then --after bytes of the body, and SIGKILLs itself: what the clone source sees when the
 kubelet or the OOM killer ends the target's upload server while the stream flows.
+With --stall it stops reading instead and waits to be killed: the stream stays in flight.
 """
 import argparse
 import os
@@ -20,6 +21,7 @@ def main() -> None:
     p.add_argument("--ca", required=True)
     p.add_argument("--port-file", required=True)
     p.add_argument("--after", type=int, default=1 << 20)
+    p.add_argument("--stall", action="store_true", help="stop reading after --after bytes instead of dying")
     args = p.parse_args()
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(args.cert, args.key)
@@ -38,6 +40,9 @@ def main() -> None:
             if not data:
                 break
             got += len(data)
+        if args.stall:
+            while True:
+                signal.pause()
         os.kill(os.getpid(), signal.SIGKILL)
 
 
