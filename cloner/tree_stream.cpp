@@ -2,6 +2,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <optional>
@@ -91,6 +92,11 @@ public:
             archive_read_disk_descend(disk.get());
             std::string path = archive_entry_pathname(entry.get());
             if (path.starts_with(prefix)) path.erase(0, prefix.size());
+            if (archive_entry_filetype(entry.get()) == AE_IFSOCK) {
+                // tar has no member type for a socket: GNU tar skips it with a warning, and so do we.
+                spdlog::warn("{}: socket ignored", path);
+                continue;
+            }
             archive_entry_copy_pathname(entry.get(), path.c_str());
             archive_entry_copy_sourcepath(entry.get(), (root / path).c_str());
             if (auto w = add_entry(disk.get(), std::move(entry)); !w) return w;

@@ -9,7 +9,8 @@
 //   never read. With sparse (no preallocation) a file with holes is a GNU sparse 1.0 member and its
 //   holes do not travel; when preallocating (CDI drops -S) the holes travel as zeros, never read.
 // - Hard links travel once with their data, then as links; symlinks as symlinks (never followed);
-//   directories, modes and modification times as tar keeps them; no xattrs, ACLs or owner names.
+//   directories, modes and modification times as tar keeps them; no xattrs, ACLs or owner names;
+//   FIFOs and device nodes as entries (never opened); sockets skipped with a warning, as GNU tar.
 // - Errors: errc::io naming the entry libarchive could not read; the pipe's errc::canceled.
 #include "cdi/error.hpp"
 #include "cloner/framed_pipe.hpp"

@@ -94,6 +94,16 @@ TEST_F(tree_stream_test, with_preallocation_the_holes_travel_as_data_and_no_memb
     must_run("cmp " + q(src_ / "disk.img") + " " + q(out_ / "disk.img"));
 }
 
+TEST_F(tree_stream_test, a_socket_is_skipped_and_a_fifo_travels_unopened_as_gnu_tar_does) {
+    must_run("mkfifo " + q(src_ / "dir" / "fifo"));
+    must_run("/usr/bin/python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' " +
+             q(src_ / "dir" / "sock"));
+    const auto tar = stream(true);  // a read of the FIFO would block here forever
+    const std::string listing = must_run("tar -tvf " + q(tar));
+    EXPECT_NE(listing.find("dir/fifo"), std::string::npos) << listing;
+    EXPECT_EQ(listing.find("dir/sock"), std::string::npos) << listing;
+}
+
 TEST_F(tree_stream_test, an_empty_volume_is_an_empty_archive) {
     fs::remove_all(src_);
     fs::create_directories(src_ / "lost+found");
