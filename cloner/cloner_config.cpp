@@ -40,21 +40,30 @@ std::string clone_complete_message(bool preallocation) {
 }
 
 std::string cloner_usage() {
-    return command_line_usage("cdi-cloner") + R"(
-The source pod of a host-assisted clone: streams the volume at MOUNT_POINT (a block device, or a
-filesystem as a tar) in the Snappy framing format to the upload server at UPLOAD_URL.
+    return R"usage(cdi-cloner: the source pod of a host-assisted clone in KubeVirt's Containerized Data Importer
+(CDI). It streams the volume at MOUNT_POINT (a block device's bytes, or a filesystem as a tar) in the
+Snappy framing format to the target's upload server, then exits: 0 with the termination message
+"Clone Complete", or 1 with an "Unable to clone: ..." line. Configured by the environment, as the
+CDI clone controller sets it (the pod has no command or arguments).
 
+)usage" + command_line_usage("cdi-cloner") + R"usage(
 Environment:
   CLIENT_CERT, CLIENT_KEY   the client certificate and key (PEM text)
   SERVER_CA_CERT            the upload server's CA bundle (PEM text)
   UPLOAD_URL                https://cdi-upload-<pvc>.<namespace>.svc:8443/v1beta1/upload
   OWNER_UID                 the label of kubevirt_cdi_clone_progress_total
-  PREALLOCATION             true|false (required)
-  VOLUME_MODE               block|filesystem
+  PREALLOCATION             true or false (required)
+  VOLUME_MODE               block or filesystem
   MOUNT_POINT               /dev/cdi-block-volume, or the source volume's mount
   CDI_TERMINATION_LOG       where the termination message goes (/dev/termination-log)
-  CDI_METRICS_ADDRESS, CDI_METRICS_PORT   the progress endpoint (every interface, 8443)
-)";
+  CDI_METRICS_ADDRESS, CDI_METRICS_PORT
+                            the progress endpoint (every interface, port 8443)
+
+Example:
+  VOLUME_MODE=filesystem MOUNT_POINT=/var/run/cdi/clone/source PREALLOCATION=false \
+  UPLOAD_URL=https://cdi-upload-target.ns.svc:8443/v1beta1/upload OWNER_UID=<uid> \
+  CLIENT_CERT="$(cat tls.crt)" CLIENT_KEY="$(cat tls.key)" SERVER_CA_CERT="$(cat ca.crt)" cdi-cloner
+)usage";
 }
 
 }  // namespace cdi

@@ -83,5 +83,12 @@ TEST(cloner_config, the_success_message_is_cdis_plain_text) {
     EXPECT_EQ(clone_complete_message(true), "Clone Complete, Preallocation applied");
 }
 
+TEST(cloner_config, the_help_text_names_every_variable_the_configuration_reads) {
+    const std::string usage = cloner_usage();
+    for (const auto& [name, value] : pod_env()) EXPECT_NE(usage.find(name), std::string::npos) << name;
+    for (const char* name : {"CDI_TERMINATION_LOG", "CDI_METRICS_ADDRESS", "CDI_METRICS_PORT"})
+        EXPECT_NE(usage.find(name), std::string::npos) << name;
+}
+
 }  // namespace
 }  // namespace cdi
