@@ -3,7 +3,8 @@
 # to a fresh cdi-uploadserver (file target) over mTLS, by our cdi-cloner against CDI's shape: GNU
 # `tar cS` (filesystem) or `cat` of the device (block) | a Snappy framing encoder process
 # (bench/snappy_frame_stream.cpp, libsnappy, as golang/snappy's buffered writer) | curl's chunked
-# POST. Same target server, same certificates, page cache dropped before each run, runs interleaved
+# POST (`-T -`: streamed, chunked, as Go's client; `--data-binary @-` would read the whole stream
+# into memory first). Same target server, same certificates, page cache dropped before each run, runs interleaved
 # (ours, peer, ours, …), medians. The sender's wall time covers the whole clone: the server answers
 # only after its fsync. Prints a markdown table on stdout; progress on stderr.
 #
@@ -83,11 +84,11 @@ CDI_TERMINATION_LOG=$work/termination-log CDI_METRICS_ADDRESS=127.0.0.1 CDI_METR
 CMD
 }
 curl_post() { # content-type
-  echo "curl -sS -f -o /dev/null --cacert $work/pki/ca.crt --cert $work/pki/client.crt --key $work/pki/client.key -H 'x-cdi-content-type: $1' -H 'Transfer-Encoding: chunked' --data-binary @- https://127.0.0.1:\$PORT/v1beta1/upload"
+  echo "curl -sS -f -o /dev/null --cacert $work/pki/ca.crt --cert $work/pki/client.crt --key $work/pki/client.key -H 'x-cdi-content-type: $1' -X POST -T - https://127.0.0.1:\$PORT/v1beta1/upload"
 }
 
 bytes=$(stat -c %s "$dir/disk.raw")
-echo "| workload | ours s | CDI shape s | ours GB/s | CDI shape GB/s | speed-up | ours RSS MiB | CDI shape RSS MiB (curl) |"
+echo "| workload | ours s | CDI shape s | ours GB/s | CDI shape GB/s | speed-up | ours RSS MiB | CDI shape RSS MiB (largest process) |"
 echo "|---|---|---|---|---|---|---|---|"
 for w in $only; do
   case $w in
