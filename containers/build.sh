@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds the two pod images with podman (run as root):
+# Builds the three pod images with podman (run as root):
 #   localhost/cdi-dataplane-importer:latest      (Containerfile.importer)
 #   localhost/cdi-dataplane-uploadserver:latest  (Containerfile.uploadserver)
-# 1. Release binaries in <repo>/build-release (cdi-importer, cdi-uploadserver and, when their
+#   localhost/cdi-dataplane-cloner:latest        (Containerfile.cloner: CDI's CLONER_IMAGE)
+# 1. Release binaries in <repo>/build-release (cdi-importer, cdi-uploadserver, cdi-cloner and, when their
 #    targets exist, cdi-containerimage-server and cdi-image-size-detection), stripped copies staged.
 # 2. The base: no image can be pulled, so it is assembled from Debian packages. Every ELF program the
 #    pods run (our binaries, qemu-img, dash as sh, coreutils' cp) is traced to its shared libraries
@@ -15,7 +16,7 @@
 #    closure with the root's own loader, qemu-img and sh -c cp run), packed into a tar with fixed
 #    owners and mtimes and `podman import`ed. Tar and image are cached under the key of the package
 #    list (with versions) and this script: /var/tmp/cdi-dataplane-base/base-<key>.tar.
-# 3. Both images FROM that base with `podman build --timestamp 0`, checked for missing libraries
+# 3. The images FROM that base with `podman build --timestamp 0`, checked for missing libraries
 #    inside the image, and their sizes printed.
 # Env: CDI_BASE_CACHE (cache dir), CDI_RELEASE_DIR (build dir), CDI_SKIP_CMAKE=1 (binaries are built).
 set -euo pipefail
@@ -25,6 +26,7 @@ build=${CDI_RELEASE_DIR:-$repo/build-release}
 cache=${CDI_BASE_CACHE:-/var/tmp/cdi-dataplane-base}
 importer_tag=localhost/cdi-dataplane-importer:latest
 uploadserver_tag=localhost/cdi-dataplane-uploadserver:latest
+cloner_tag=localhost/cdi-dataplane-cloner:latest
 libdir=usr/lib/x86_64-linux-gnu
 
 log() { echo "== $*" >&2; }
@@ -42,7 +44,7 @@ if [[ ${CDI_SKIP_CMAKE:-0} != 1 ]]; then
   log "release build in $build"
   cmake -G Ninja -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCDI_BUILD_TESTS=OFF \
     -DCDI_BUILD_BENCH=OFF >/dev/null
-  targets=(cdi-importer cdi-uploadserver)
+  targets=(cdi-importer cdi-uploadserver cdi-cloner)
   for t in cdi-containerimage-server cdi-image-size-detection; do
     ninja -C "$build" -t targets all 2>/dev/null | grep -q "^$t:" && targets+=("$t")
   done
@@ -58,6 +60,7 @@ stage() { # build-relative path
 }
 stage importer/cdi-importer
 stage server/cdi-uploadserver
+stage cloner/cdi-cloner
 # The helpers are built by containers/tools/; Containerfile.importer copies them, so without them
 # only the upload-server image can be built.
 tools_ok=1
@@ -206,7 +209,7 @@ else
 fi
 echo "   base tar $(du -h --apparent-size "$base_tar" 2>/dev/null | cut -f1) ($base_tar)" >&2
 
-# ---- 3. the two images ---------------------------------------------------------------------------
+# ---- 3. the three images ---------------------------------------------------------------------------
 # This podman needs the runtime and explicit limits (the defaults exceed what the host allows).
 run=(podman run --rm --runtime runc --network none --ulimit nofile=16384:16384 --ulimit nproc=4096:4096)
 build_image() { # containerfile tag
@@ -221,6 +224,8 @@ build_image() { # containerfile tag
 }
 log "building $uploadserver_tag"
 build_image Containerfile.uploadserver "$uploadserver_tag"
+log "building $cloner_tag"
+build_image Containerfile.cloner "$cloner_tag"
 if ((tools_ok)); then
   log "building $importer_tag"
   build_image Containerfile.importer "$importer_tag"
@@ -229,4 +234,4 @@ else
 fi
 log "image sizes"
 podman image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' |
-  grep -E "^(localhost/cdi-dataplane-(importer|uploadserver):latest|$base_tag) "
+  grep -E "^(localhost/cdi-dataplane-(importer|uploadserver|cloner):latest|$base_tag) "

@@ -29,15 +29,6 @@ std::string env_any(const importer_config::env_lookup& getenv_fn, const char* up
     return v.empty() ? env(getenv_fn, lower) : v;
 }
 
-unsigned short parse_port(const std::string& value) {
-    unsigned port = 0;
-    auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), port);
-    if (ec != std::errc{} || p != value.data() + value.size() || port > 65535) {
-        throw std::invalid_argument("CDI_METRICS_PORT \"" + value + "\" is not a port number");
-    }
-    return static_cast<unsigned short>(port);
-}
-
 // What goes into every request's header block is bounded here, at start-up, so that no request is
 // ever built that Beast cannot hold (issue 19.1). The values are secrets: only sizes are named.
 constexpr std::size_t max_extra_header_bytes = 8 * 1024;        // one IMPORTER_EXTRA_HEADER_* or /extraheaders line
@@ -150,7 +141,7 @@ importer_config importer_config::from_env(const env_lookup& getenv_fn, const std
     c.ready_file = env(getenv_fn, "IMPORTER_READY_FILE");
     c.done_file = env(getenv_fn, "IMPORTER_DONE_FILE");
     c.metrics_address = env(getenv_fn, "CDI_METRICS_ADDRESS");
-    if (auto port = env(getenv_fn, "CDI_METRICS_PORT"); !port.empty()) c.metrics_port = parse_port(port);
+    if (auto port = env(getenv_fn, "CDI_METRICS_PORT"); !port.empty()) c.metrics_port = parse_port("CDI_METRICS_PORT", port);
     return c;
 }
 

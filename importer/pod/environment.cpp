@@ -1,5 +1,6 @@
 #include "importer/pod/environment.hpp"
 
+#include <charconv>
 #include <stdexcept>
 
 namespace cdi {
@@ -18,6 +19,15 @@ bool parse_go_bool(const std::string& name, const std::string& value) {
         if (value == f) return false;
     }
     throw std::invalid_argument(name + " \"" + value + "\" is not a boolean");
+}
+
+unsigned short parse_port(const std::string& name, const std::string& value) {
+    unsigned port = 0;
+    auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), port);
+    if (ec != std::errc{} || p != value.data() + value.size() || port > 65535) {
+        throw std::invalid_argument(name + " \"" + value + "\" is not a port number");
+    }
+    return static_cast<unsigned short>(port);
 }
 
 converter parse_converter(const std::string& value) {

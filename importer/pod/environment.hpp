@@ -17,6 +17,10 @@ std::string env(const env_lookup& getenv_fn, const char* name, const char* fallb
 // Anything else throws std::invalid_argument naming the variable (start-up only).
 bool parse_go_bool(const std::string& name, const std::string& value);
 
+// A TCP port number 0..65535 (CDI_METRICS_PORT); anything else throws std::invalid_argument naming
+// the variable (start-up only).
+unsigned short parse_port(const std::string& name, const std::string& value);
+
 // CDI_CONVERTER, our operator switch (both binaries): "stream" or empty (the default: qcow2 and
 // streamOptimized VMDK decoded as they arrive) or "qemu-img" (staged in scratch and converted by
 // qemu-img, as CDI does).

@@ -2,7 +2,6 @@
 
 #include "cdi/byte_order.hpp"
 
-#include <isa-l/crc.h>
 #include <snappy.h>
 
 #include <algorithm>
@@ -15,14 +14,7 @@ namespace cdi {
 
 namespace {
 
-constexpr std::size_t header_size = 4;
-constexpr std::size_t checksum_size = 4;
-constexpr std::array<std::byte, 6> identifier_body{std::byte{'s'}, std::byte{'N'}, std::byte{'a'},
-                                                    std::byte{'P'}, std::byte{'p'}, std::byte{'Y'}};
-constexpr std::uint8_t chunk_compressed = 0x00;
-constexpr std::uint8_t chunk_uncompressed = 0x01;
-constexpr std::uint8_t chunk_identifier = 0xff;
-constexpr std::uint8_t first_skippable = 0x80;  // 0x80..0xfd skippable, 0xfe padding
+using namespace snappy_framing;
 
 std::string hex32(std::uint32_t v) {
     std::array<char, 11> s{};
@@ -41,14 +33,6 @@ error corrupt(std::uint64_t at, const std::string& what) {
 }
 
 }  // namespace
-
-std::uint32_t snappy_masked_crc(std::span<const std::byte> data) noexcept {
-    // ISA-L's crc32_iscsi neither presets nor inverts: the standard CRC-32C is ~f(~0).
-    // Chunks are at most 64 KiB, so len fits its int.
-    auto* p = reinterpret_cast<unsigned char*>(const_cast<std::byte*>(data.data()));
-    const std::uint32_t crc = ~crc32_iscsi(p, static_cast<int>(data.size()), 0xffffffffu);
-    return ((crc >> 15) | (crc << 17)) + 0xa282ead8u;
-}
 
 snappy_frame_source::snappy_frame_source(source_ptr upstream)
     : upstream_(std::move(upstream)),

@@ -18,6 +18,7 @@
 //   is decompressed straight into the caller's buffer when it is large enough.
 // Ownership: owns its upstream. size_hint() is unknown (nullopt). Thread-safety: none.
 #include "cdi/source.hpp"
+#include "snappy/snappy_framing.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -27,7 +28,7 @@ namespace cdi {
 
 class snappy_frame_source final : public source {
 public:
-    static constexpr std::size_t max_block_size = 65536;  // the format's bound on uncompressed chunk data
+    static constexpr std::size_t max_block_size = snappy_framing::max_block_size;
 
     explicit snappy_frame_source(source_ptr upstream);
 
@@ -59,8 +60,5 @@ private:
     bool upstream_done_ = false;
     bool done_ = false;
 };
-
-// The framing format's masked CRC-32C (Castagnoli) of data.
-std::uint32_t snappy_masked_crc(std::span<const std::byte> data) noexcept;
 
 }  // namespace cdi

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds both pod images with containers/build.sh and runs them under podman the way CDI's
+# Builds the three pod images with containers/build.sh and runs them under podman the way CDI's
 # controller runs the pods (uid 107, every capability dropped, no privilege escalation, the env of
 # contract sections 1.1 and 6.1, the volumes at /data, /scratch, /etc/tls, /dev/cdi-block-volume and
 # /dev/termination-log). Run as root. Exits 0 with "SKIP: <reason>" when podman cannot run
@@ -7,6 +7,7 @@
 #   image     no /scratch, no /data, user 107, the entrypoints, /tmp 1777, sh + cp, the helpers
 #   upload    the upload-server image: a qcow2 over mutual TLS onto /data (scratch mounted)
 #   block     the same upload onto a loop device passed as /dev/cdi-block-volume
+#   clone     the cloner image streaming a filesystem volume to the upload-server image (mTLS)
 #   import    the importer image against nginx on the host: target, termination message, metrics
 #             scraped while nginx serves slowly; a qcow2 without /scratch decoded as it arrives
 #   helpers   cdi-image-size-detection and `sh -c "cp cdi-containerimage-server /shared/server"`
@@ -18,6 +19,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 importer=localhost/cdi-dataplane-importer:latest
 uploadserver=localhost/cdi-dataplane-uploadserver:latest
+cloner=localhost/cdi-dataplane-cloner:latest
 client_name=client.upload-server.cdi.kubevirt.io
 
 skip() { echo "SKIP: $*"; exit 0; }
@@ -76,12 +78,13 @@ wait_exit() { # container timeout-seconds -> prints the exit code
 on_failure_logs() { echo "--- logs of $1:" >&2; podman logs "$1" >&2 || true; }
 
 # ---- image ---------------------------------------------------------------------------------------
-for image in "$importer" "$uploadserver"; do
+for image in "$importer" "$uploadserver" "$cloner"; do
   user=$(podman image inspect -f '{{.Config.User}}' "$image")
   entry=$(podman image inspect -f '{{json .Config.Entrypoint}}' "$image")
   [[ $user == 107 ]] || fail "$image runs as '$user', not 107"
   case $image in
     "$importer") want='["/usr/bin/cdi-importer","-alsologtostderr"]' ;;
+    "$cloner") want='["/usr/bin/cdi-cloner","-alsologtostderr"]' ;;
     *) want='["/usr/bin/cdi-uploadserver","-alsologtostderr"]' ;;
   esac
   [[ $entry == "$want" ]] || fail "$image entrypoint is $entry, not $want"
@@ -133,9 +136,8 @@ upload_env=(-e TLS_KEY_FILE=/etc/tls/tls.key -e TLS_CERT_FILE=/etc/tls/tls.crt
   -e "TLS_CIPHERS=TLS_AES_128_GCM_SHA256,TLS_AES_256_GCM_SHA384,TLS_CHACHA20_POLY1305_SHA256,ECDHE-ECDSA-AES128-GCM-SHA256,ECDHE-RSA-AES128-GCM-SHA256,ECDHE-ECDSA-AES256-GCM-SHA384,ECDHE-RSA-AES256-GCM-SHA384"
   -e "DEADLINE=$(date -u -d '+10 min' +%Y-%m-%dT%H:%M:%SZ)")
 
-upload() { # name extra-podman-args... ; uploads disk.qcow2, leaves the exit code in $work/<name>.rc
+start_server() { # name extra-podman-args... ; starts the upload server, sets $c and $port once it is ready
   local name=$1; shift
-  local port c code
   port=$(free_port)
   : > "$work/$name.termination-log"
   chown 107:107 "$work/$name.termination-log"
@@ -152,6 +154,12 @@ upload() { # name extra-podman-args... ; uploads disk.qcow2, leaves the exit cod
     sleep 0.2
   done
   ((i < 100)) || { on_failure_logs "$c"; fail "$name: the upload server did not become ready"; }
+}
+
+upload() { # name extra-podman-args... ; uploads disk.qcow2, leaves the exit code in $work/<name>.rc
+  local name=$1; shift
+  local code
+  start_server "$name" "$@"
   code=$(curl -sS -o "$work/$name.response" -w '%{http_code}' --cacert "$work/pki/ca.crt" \
     --cert "$work/pki/client.crt" --key "$work/pki/client.key" \
     --data-binary @"$work/src/disk.qcow2" "https://127.0.0.1:$port/v1beta1/upload")
@@ -187,6 +195,35 @@ chown "$loop_owner" "$loopdev"
 loop_owner=
 losetup -d "$loopdev"
 loopdev=
+
+# ---- host-assisted clone between two containers ------------------------------------------------
+# The source pod as CDI's clone controller builds it: no command or arguments, the PEM secrets in
+# the environment, the source volume read-only at /var/run/cdi/clone/source; the target is the
+# upload-server image with CLIENT_NAME the client certificate's name.
+mkdir -p "$work/clone.src/dir" "$work/clone.data"
+cp --sparse=always "$work/src/disk.raw" "$work/clone.src/disk.img"
+echo hello > "$work/clone.src/dir/file"
+ln -s dir/file "$work/clone.src/link"
+chmod -R go+rX "$work/clone.src"
+chown 107:107 "$work/clone.data"
+start_server clone -v "$work/clone.data:/data"
+: > "$work/cloner.termination-log"
+chown 107:107 "$work/cloner.termination-log"
+cc=$("${run[@]}" -d --name "cdi-images-test-cloner-$$" "${pod_security[@]}" --network host \
+  -v "$work/clone.src:/var/run/cdi/clone/source:ro" -v "$work/cloner.termination-log:/dev/termination-log" \
+  -e "CLIENT_KEY=$(cat "$work/pki/client.key")" -e "CLIENT_CERT=$(cat "$work/pki/client.crt")" \
+  -e "SERVER_CA_CERT=$(cat "$work/pki/ca.crt")" -e "UPLOAD_URL=https://127.0.0.1:$port/v1beta1/upload" \
+  -e OWNER_UID=images-test-uid -e PREALLOCATION=false -e VOLUME_MODE=filesystem \
+  -e MOUNT_POINT=/var/run/cdi/clone/source "$cloner")
+containers+=("$cc")
+rc=$(wait_exit "$cc" 60)
+[[ $rc == 0 ]] || { on_failure_logs "$cc"; on_failure_logs "$c"; fail "clone: the cloner exited $rc"; }
+[[ $(cat "$work/cloner.termination-log") == "Clone Complete" ]] ||
+  fail "clone: the cloner's termination message is '$(cat "$work/cloner.termination-log")'"
+rc=$(wait_exit "$c" 30)
+[[ $rc == 0 ]] || { on_failure_logs "$c"; fail "clone: the upload server exited $rc"; }
+diff -r --no-dereference "$work/clone.src" "$work/clone.data" >&2 || fail "clone: /data differs from the source"
+pass "clone: cdi-cloner → cdi-uploadserver over mTLS, filesystem to filesystem ($(du -k "$work/clone.data/disk.img" | cut -f1) KiB allocated of $(stat -c %s "$work/clone.data/disk.img")), termination messages: $(cat "$work/cloner.termination-log") / $(cat "$work/clone.termination-log")"
 
 # ---- import from nginx ---------------------------------------------------------------------------
 mkdir -p "$work/www/slow" "$work/nginx"

@@ -1,7 +1,7 @@
-// Both binaries answer a person's -h/--help and --version (issue 13): the text on stdout, exit 0,
+// The three binaries answer a person's -h/--help and --version (issue 13): the text on stdout, exit 0,
 // and nothing started: no log line, no socket bound, no termination message, no file in the volume.
 // The same environment without the flag would run: the importer writes "Unknown data source: " and
-// binds its progress port; the upload server fails its configuration (exit 1).
+// binds its progress port; the upload server and the cloner fail their configuration (exit 1).
 #include "support/upload_server_fixture.hpp"  // test::q, test::slurp
 
 #include <gtest/gtest.h>
@@ -22,6 +22,7 @@ struct binary {
 const binary binaries[] = {
     {"cdi-importer", CDI_BINARY_DIR "/importer/cdi-importer"},
     {"cdi-uploadserver", CDI_BINARY_DIR "/server/cdi-uploadserver"},
+    {"cdi-cloner", CDI_BINARY_DIR "/cloner/cdi-cloner"},
 };
 
 class help_and_version_test : public ::testing::TestWithParam<binary> {
@@ -85,7 +86,7 @@ TEST_P(help_and_version_test, without_the_flags_the_same_command_runs_and_exits_
     EXPECT_NE(o.err, "");
 }
 
-INSTANTIATE_TEST_SUITE_P(both_binaries, help_and_version_test, ::testing::ValuesIn(binaries),
+INSTANTIATE_TEST_SUITE_P(binaries, help_and_version_test, ::testing::ValuesIn(binaries),
                          [](const ::testing::TestParamInfo<binary>& p) { return std::string(p.param.name).substr(4); });
 
 }  // namespace

@@ -38,5 +38,19 @@ TEST(parse_go_bool, refuses_other_words_naming_the_variable) {
     }
 }
 
+TEST(parse_port, accepts_0_to_65535_and_refuses_the_rest_naming_the_variable) {
+    EXPECT_EQ(parse_port("P", "0"), 0);
+    EXPECT_EQ(parse_port("P", "8443"), 8443);
+    EXPECT_EQ(parse_port("P", "65535"), 65535);
+    for (const char* bad : {"", "65536", "-1", "84 43", "0x10", "http"}) {
+        try {
+            parse_port("CDI_METRICS_PORT", bad);
+            ADD_FAILURE() << bad << " was accepted";
+        } catch (const std::invalid_argument& e) {
+            EXPECT_NE(std::string(e.what()).find("CDI_METRICS_PORT"), std::string::npos) << e.what();
+        }
+    }
+}
+
 }  // namespace
 }  // namespace cdi
