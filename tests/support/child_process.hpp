@@ -117,6 +117,21 @@ public:
         return 0;
     }
 
+    // The port a child writes into `file` (our python test servers' --port-file), polled until the
+    // file holds a number; 0 if the child exited first or timeout passed.
+    int port_in_file(const std::filesystem::path& file, std::chrono::milliseconds timeout = std::chrono::seconds(15)) {
+        const auto until = std::chrono::steady_clock::now() + timeout;
+        while (std::chrono::steady_clock::now() < until) {
+            if (std::filesystem::exists(file)) {
+                const int port = std::atoi(slurp(file).c_str());
+                if (port > 0) return port;
+            }
+            if (wait(std::chrono::milliseconds(0)) >= 0) return 0;
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        return 0;
+    }
+
     std::string log() const { return slurp(log_); }
 
     // True once the log holds needle at least `count` times, polled until timeout.

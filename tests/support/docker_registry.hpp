@@ -247,14 +247,9 @@ private:
                                       "--log", (dir_ / "token.log").string()};
         if (tls()) argv.insert(argv.end(), {"--cert", opts_.tls_cert.string(), "--key", opts_.tls_key.string()});
         token_.emplace(argv, std::map<std::string, std::string>{}, dir_ / "token.out");
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-        while (std::chrono::steady_clock::now() < deadline) {
-            if (std::filesystem::exists(port_file)) {
-                token_port_ = static_cast<unsigned short>(std::stoi(file_text("token.port")));
-                return;
-            }
-            if (!token_->running()) break;
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        if (const int port = token_->port_in_file(port_file)) {
+            token_port_ = static_cast<unsigned short>(port);
+            return;
         }
         token_->stop();
         throw std::runtime_error("registry fixture: token_server.py did not start:\n" + file_text("token.out"));

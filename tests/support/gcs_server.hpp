@@ -44,13 +44,9 @@ public:
         if (o.reset_after) argv.insert(argv.end(), {"--reset-after", std::to_string(o.reset_after)});
         std::unique_ptr<gcs_server> s(new gcs_server(std::move(o)));
         s->child_ = std::make_unique<child_process>(argv, std::map<std::string, std::string>{}, dir / "gcs.out");
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-        while (std::chrono::steady_clock::now() < deadline) {
-            if (std::filesystem::exists(port_file)) {
-                s->port_ = static_cast<unsigned short>(std::stoi(slurp(port_file)));
-                return s;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        if (const int port = s->child_->port_in_file(port_file)) {
+            s->port_ = static_cast<unsigned short>(port);
+            return s;
         }
         throw std::runtime_error("gcs_server.py did not start:\n" + slurp(dir / "gcs.out"));
     }

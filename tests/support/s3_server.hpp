@@ -46,13 +46,9 @@ public:
         if (!o.tls_cert.empty()) argv.insert(argv.end(), {"--cert", o.tls_cert.string(), "--key", o.tls_key.string()});
         std::unique_ptr<s3_server> s(new s3_server(std::move(o)));
         s->child_ = std::make_unique<child_process>(argv, std::map<std::string, std::string>{}, s->opts_.root.parent_path() / "s3.out");
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-        while (std::chrono::steady_clock::now() < deadline) {
-            if (std::filesystem::exists(port_file)) {
-                s->port_ = static_cast<unsigned short>(std::stoi(slurp(port_file)));
-                return s;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        if (const int port = s->child_->port_in_file(port_file)) {
+            s->port_ = static_cast<unsigned short>(port);
+            return s;
         }
         throw std::runtime_error("s3_server.py did not start:\n" + slurp(s->opts_.root.parent_path() / "s3.out"));
     }
