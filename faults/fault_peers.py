@@ -63,6 +63,18 @@ def same_tree(src: Path, dst: Path) -> bool:
     return all(same_tree(src / n, dst / n) for n in cmp.common_dirs)
 
 
+LIVE = set()  # the runs not yet ended, killed by kill_live() when the script itself is stopped
+
+
+def kill_live():
+    for run in list(LIVE):
+        for p in (run.proc, run.client):
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.wait()
+    LIVE.clear()
+
+
 class Run:
     """One process of a scenario on the volumes under `d`: started, then waited for or killed."""
 
@@ -72,6 +84,7 @@ class Run:
         self.proc = subprocess.Popen(argv, env=env, stdout=self.log, stderr=self.log, stdin=subprocess.DEVNULL)
         self.client = None
         self.started = time.monotonic()
+        LIVE.add(self)
         if client is not None:
             self.client = client(self)
 
@@ -102,6 +115,7 @@ class Run:
                 self.client.kill()
             self.client.wait()
         self.log.close()
+        LIVE.discard(self)
 
 
 class Scenario:
@@ -131,9 +145,13 @@ class Peers:
             shutil.copy2(b, bin_dir / name)
         self.importer = bin_dir / "cdi-importer"
         self.server = bin_dir / "cdi-uploadserver"
-        self._inputs()
-        self._nginx()
-        self._registry()
+        try:
+            self._inputs()
+            self._nginx()
+            self._registry()
+        except BaseException:  # stopped or failed while starting: the peers started so far go too
+            self.__exit__(None, None, None)
+            raise
         return self
 
     def __exit__(self, *exc):

@@ -185,4 +185,9 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    # Stopped by SIGTERM or ^C: the run in flight is killed too, and the peers are stopped (Peers.__exit__).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        main()
+    finally:
+        fault_peers.kill_live()
