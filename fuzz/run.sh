@@ -8,6 +8,8 @@
 #   CDI_FUZZ_ONLY=regex   run only the harnesses whose name matches
 #   CDI_FUZZ_BUILD_DIR    another build directory
 #   CDI_FUZZ_JOBS         harnesses at a time (default: nproc)
+#   CDI_FUZZ_SEED         libFuzzer's -seed (default 0: a new one each run; CI's smoke pins 1, so a
+#                         failing smoke is the same path again, not a different random walk)
 #   CDI_FUZZ_ARGS         more libFuzzer flags (a long run: "-fork=1 -ignore_crashes=1" goes on past a finding)
 set -euo pipefail
 secs=${1:-15}
@@ -39,7 +41,8 @@ run_one() {  # run_one NAME SECONDS ROOT BUILD
   local bin=$build/fuzz/fuzz_$name log=$build/logs/$name.log
   local corpus=$build/corpus/$name seeds=$build/seeds/$name regress=$root/fuzz/regressions/$name
   mkdir -p "$corpus" "$seeds"
-  local args=(-timeout=30 -rss_limit_mb=3072 -print_final_stats=1 -artifact_prefix="$build/findings/$name-")
+  local args=(-timeout=30 -rss_limit_mb=3072 -print_final_stats=1 -artifact_prefix="$build/findings/$name-"
+              -seed="${CDI_FUZZ_SEED:-0}")
   local extra=()
   read -r -a extra <<<"${CDI_FUZZ_ARGS:-}"
   [[ -f $root/fuzz/dict/$name.dict ]] && args+=(-dict="$root/fuzz/dict/$name.dict")

@@ -32,4 +32,4 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
   ctest --test-dir build-asan -L unit -j "$jobs" --output-on-failure --timeout 900
 
 echo "== fuzz smoke (libFuzzer, 15 s per harness)"
-bash fuzz/run.sh 15
+CDI_FUZZ_SEED=1 bash fuzz/run.sh 15
