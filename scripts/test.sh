@@ -2,10 +2,10 @@
 # The README's test command and CI's: set up, build, and pass every test.
 #   1. scripts/setup.sh (packages; quick when everything is installed)
 #   2. release build in build/ and every ctest test (unit + integration; root-only tests run as root)
-#   3. the two pod images built from build/ with podman and run as CDI runs them
+#   3. the three pod images built from build/ with podman and run as CDI runs them
 #      (tests/containers/images_test.sh; it skips with a reason where podman cannot run containers)
 #   4. ASan + UBSan build in build-asan/ and the unit tests again under the sanitizers
-#   5. the fuzz smoke: every libFuzzer harness of fuzz/ for 15 s (fuzz/run.sh; its own clang build in
+#   5. the fuzz smoke: every libFuzzer harness of fuzz/ for 15 s with a pinned seed (fuzz/run.sh; its own clang build in
 #      build-fuzz/, only the libraries the harnesses need), the kept regression inputs replayed first
 set -euo pipefail
 cd "$(dirname "$0")/.."
