@@ -46,18 +46,7 @@ protected:
     }
 
     test::server_process& start(std::map<std::string, std::string> extra = {}) {
-        std::map<std::string, std::string> env = {
-            {"TLS_KEY_FILE", pki_.key("server").string()},
-            {"TLS_CERT_FILE", pki_.crt("server").string()},
-            {"CLIENT_CERT_FILE", pki_.crt("ca").string()},
-            {"CLIENT_NAME", test::pki::client_cn},
-            {"LISTEN_ADDRESS", "127.0.0.1"},
-            {"LISTEN_PORT", "0"},
-            {"CDI_DATA_DIR", data_.string()},
-            {"CDI_TERMINATION_LOG", (dir_ / "termination-log").string()},
-        };
-        for (auto& [k, v] : extra) env[k] = v;
-        server_.emplace(env, dir_ / "server.log");
+        server_.emplace(test::upload_server_env(pki_, data_, dir_ / "termination-log", std::move(extra)), dir_ / "server.log");
         port_ = server_->port();
         EXPECT_GT(port_, 0) << server_->log();
         return *server_;

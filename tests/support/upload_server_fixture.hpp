@@ -28,6 +28,26 @@ public:
     }
 };
 
+// The environment CDI's upload controller gives the server (mTLS with pki's certificates, a free port on
+// 127.0.0.1, the data directory, the termination log), extra entries winning. The one copy the
+// fixtures below and the clone tests start the server with.
+inline std::map<std::string, std::string> upload_server_env(const pki& p, const std::filesystem::path& data,
+                                                            const std::filesystem::path& termination_log,
+                                                            std::map<std::string, std::string> extra = {}) {
+    std::map<std::string, std::string> e = {
+        {"TLS_KEY_FILE", p.key("server").string()},
+        {"TLS_CERT_FILE", p.crt("server").string()},
+        {"CLIENT_CERT_FILE", p.crt("ca").string()},
+        {"CLIENT_NAME", pki::client_cn},
+        {"LISTEN_ADDRESS", "127.0.0.1"},
+        {"LISTEN_PORT", "0"},
+        {"CDI_DATA_DIR", data.string()},
+        {"CDI_TERMINATION_LOG", termination_log.string()},
+    };
+    for (auto& [k, v] : extra) e[k] = v;
+    return e;
+}
+
 // A test directory with a PKI, data and scratch directories, an 8 MiB disk.raw (3 MiB random, the
 // rest a hole), and helpers to start the server and talk to it with curl.
 class upload_server_fixture : public ::testing::Test {
@@ -41,19 +61,8 @@ protected:
     }
 
     std::map<std::string, std::string> env(std::map<std::string, std::string> extra = {}) {
-        std::map<std::string, std::string> e = {
-            {"TLS_KEY_FILE", pki_.key("server").string()},
-            {"TLS_CERT_FILE", pki_.crt("server").string()},
-            {"CLIENT_CERT_FILE", pki_.crt("ca").string()},
-            {"CLIENT_NAME", pki::client_cn},
-            {"LISTEN_ADDRESS", "127.0.0.1"},
-            {"LISTEN_PORT", "0"},
-            {"CDI_DATA_DIR", data_.string()},
-            {"CDI_SCRATCH_DIR", scratch_.string()},
-            {"CDI_TERMINATION_LOG", (dir_ / "termination-log").string()},
-        };
-        for (auto& [k, v] : extra) e[k] = v;
-        return e;
+        extra.emplace("CDI_SCRATCH_DIR", scratch_.string());
+        return upload_server_env(pki_, data_, dir_ / "termination-log", std::move(extra));
     }
 
     server_process& start(std::map<std::string, std::string> extra = {}) {
