@@ -225,6 +225,8 @@ result<void> qcow2_header::check_tables(const image_reader* file) const {
         const std::uint64_t bytes = static_cast<std::uint64_t>(l1_size_) * 8;
         if (file && !file->contains(l1_offset_, bytes)) return truncated("L1 table", l1_offset_ + bytes, file->size());
     }
+    // qemu's qcow2_do_open refuses this on every open but `qemu-img check`'s: convert and info fail.
+    if (reftable_clusters_ == 0) return make_error(errc::corrupt_image, "qcow2 image has no refcount table");
     const std::uint64_t ref_bytes = static_cast<std::uint64_t>(reftable_clusters_) << cluster_bits_;
     if (ref_bytes > max_reftable_bytes) {
         return make_error(errc::corrupt_image, "qcow2 refcount table of " + std::to_string(reftable_clusters_) + " clusters is too large");

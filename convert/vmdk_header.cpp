@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstdint>
 #include <vector>
 
 namespace cdi {
@@ -180,6 +181,16 @@ result<std::string> vmdk_header::check_descriptor(std::string_view text) {
     return create_type;
 }
 
+bool vmdk_header::qemu_reads_backup_directory(std::uint64_t rgd_sectors, std::uint64_t gd_bytes) noexcept {
+    // qemu's vmdk_open_vmdk4 takes `rgd_offset << 9` as a 64-bit byte offset (wrapping), skips the
+    // backup directory when that is 0, and otherwise preads it at open, which the block layer refuses
+    // for a negative offset or one past BDRV_MAX_LENGTH (INT64_MAX rounded down to 1 GiB). Past the end
+    // of the file is no error there (the read returns zeros), so neither is it here.
+    constexpr std::uint64_t bdrv_max_length = static_cast<std::uint64_t>(INT64_MAX) & ~((std::uint64_t{1} << 30) - 1);
+    const std::uint64_t at = rgd_sectors << 9;
+    return at == 0 || (at <= bdrv_max_length && gd_bytes <= bdrv_max_length - at);
+}
+
 result<void> vmdk_header::parse(std::span<const std::byte> hdr, std::string_view where) {
     // hdr starts at the magic: version@4 flags@8 capacity@12 granularity@20 desc_offset@28
     // desc_size@36 num_gtes_per_gt@44 rgd_offset@48 gd_offset@56 overhead@64 unclean@72
@@ -212,6 +223,10 @@ result<void> vmdk_header::parse(std::span<const std::byte> hdr, std::string_view
     gd_entries_ = capacity_ / per_gd + (capacity_ % per_gd != 0 ? 1 : 0);
     if (gd_entries_ * 4 > max_gd_bytes) {
         return make_error(errc::corrupt_image, "vmdk " + w + "grain directory of " + std::to_string(gd_entries_) + " entries is too large");
+    }
+    if ((flags_ & flag_redundant_gt) && !qemu_reads_backup_directory(rgd_offset_, gd_entries_ * 4)) {
+        return make_error(errc::corrupt_image, "vmdk " + w + "redundant grain directory at sector " + std::to_string(rgd_offset_) +
+                                                   " is past any offset qemu can read");
     }
     return {};
 }

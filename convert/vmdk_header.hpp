@@ -34,6 +34,8 @@ public:
     // qemu's vmdk_open also reads "CID" and "parentCID" there (strstr, then a hex number one character
     // past the name) and refuses to open the image without them: errc::corrupt_image, as qemu would.
     static result<void> check_qemu_cids(std::span<const std::byte> desc_area);
+    // Whether qemu's open can read a backup (redundant) grain directory of gd_bytes at rgd_sectors.
+    static bool qemu_reads_backup_directory(std::uint64_t rgd_sectors, std::uint64_t gd_bytes) noexcept;
     static constexpr std::uint64_t qemu_desc_at = 0x200;
     static constexpr std::size_t qemu_desc_size = 20 * 512;
 

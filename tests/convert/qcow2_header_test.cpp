@@ -106,6 +106,10 @@ TEST_F(qcow2_header, refuses_qcow2_huge_refcount_table) {
                    "qcow2 refcount table of 2147483647 clusters is too large");
 }
 
+TEST_F(qcow2_header, refuses_qcow2_without_refcount_table_like_qemu) {
+    expect_refused(inspect(h::qcow2_reftable_clusters(d(), 0), image_format::qcow2), errc::corrupt_image, "qcow2 image has no refcount table");
+}
+
 TEST_F(qcow2_header, refuses_qcow2_huge_header_extension) {
     expect_refused(inspect(h::qcow2_huge_extension(d()), image_format::qcow2), errc::corrupt_image,
                    "qcow2 header extension 0x12345678 of 2147483647 bytes runs past the first cluster");

@@ -286,6 +286,14 @@ TEST_F(qcow2_stream_decoder_test, refuses_unknown_incompatible_feature) {
     expect_stream_refused(decode_stream(h::qcow2_incompat(d(), 1ull << 7), d()), errc::unsafe_image, "unknown incompatible feature bits 7");
 }
 
+TEST_F(qcow2_stream_decoder_test, refuses_an_image_without_refcount_table_as_qemu_does) {
+    // Found by fuzz_qcow2_stream_decoder (fuzz/regressions/qcow2_stream_decoder/no-refcount-table).
+    const auto p = h::qcow2_reftable_clusters(d(), 0);
+    EXPECT_NE(test::run_command("qemu-img convert -f qcow2 -O raw " + h::q(p) + " " + h::q(d() / "oracle.raw")).status, 0)
+        << "qemu-img converted a qcow2 without a refcount table";
+    expect_stream_refused(decode_stream(p, d()), errc::corrupt_image, "no refcount table");
+}
+
 TEST_F(qcow2_stream_decoder_test, refuses_what_is_not_qcow2) {
     expect_stream_refused(decode_stream(raw(), d()), errc::bad_image, "not a qcow2 image");
 }

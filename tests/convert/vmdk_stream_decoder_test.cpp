@@ -286,6 +286,27 @@ TEST_F(vmdk_stream_decoder_test, takes_what_qemu_opens_and_refuses_what_it_does_
     expect_refused(decode_file(none), errc::corrupt_image, "no CID");
 }
 
+TEST_F(vmdk_stream_decoder_test, refuses_a_backup_directory_qemu_cannot_read_and_takes_one_it_skips) {
+    // Found by fuzz_vmdk_stream_decoder (fuzz/regressions/vmdk_stream_decoder/unreadable-backup-directory):
+    // qemu-img's images carry the redundant-tables flag; qemu reads the backup directory at open.
+    const auto src = stream_optimized(raw(), "base.vmdk");
+    auto b = test::read_file_bytes(src);
+    ASSERT_NE(load_le32(b, 8) & 2u, 0u) << "qemu-img no longer sets the redundant grain table flag";
+    auto with_rgd = [&](std::uint64_t sectors) {
+        auto c = b;
+        for (int i = 0; i < 8; ++i) c[48 + static_cast<std::size_t>(i)] = static_cast<std::byte>(sectors >> (8 * i));
+        return c;
+    };
+    const auto bad = write("rgd-unreadable.vmdk", with_rgd(0x7fffffffffffffdeull));  // << 9 is negative as qemu's int64
+    EXPECT_NE(test::run_command("qemu-img convert -f vmdk -O raw " + h::q(bad) + " " + h::q(d() / "bad.oracle")).status, 0)
+        << "qemu-img read a backup grain directory at a negative offset";
+    expect_refused(decode_file(bad), errc::corrupt_image, "redundant grain directory");
+    // 2^55 sectors is byte 2^64, which wraps to 0: qemu skips the backup directory, and so do we.
+    expect_same_as_qemu_img(write("rgd-wraps.vmdk", with_rgd(1ull << 55)));
+    // Past the end of the file but readable: qemu reads zeros there and opens the image.
+    expect_same_as_qemu_img(write("rgd-past-end.vmdk", with_rgd(1ull << 40)));
+}
+
 TEST_F(vmdk_stream_decoder_test, refuses_an_extent_naming_another_file_and_a_descriptor_file) {
     auto v = vmware();
     v.extra_descriptor = "RW 100 FLAT \"/etc/shadow\" 0\n";
