@@ -63,6 +63,38 @@ def same_tree(src: Path, dst: Path) -> bool:
     return all(same_tree(src / n, dst / n) for n in cmp.common_dirs)
 
 
+def termination_message(d: Path) -> str:
+    try:
+        return (d / "termination-log").read_text(errors="replace")
+    except FileNotFoundError:
+        return ""
+
+
+def scratch_empty(d: Path) -> bool:
+    s = d / "scratch"
+    return not s.exists() or not any(p.name != "lost+found" for p in s.iterdir())
+
+
+class Tally:
+    """Counts per scenario: `keys` in table order, of which `anomaly_keys` must stay 0."""
+
+    def __init__(self, keys, anomaly_keys):
+        self.keys, self.anomaly_keys, self.rows = list(keys), list(anomaly_keys), {}
+
+    def add(self, scenario, key, n=1):
+        row = self.rows.setdefault(scenario, dict.fromkeys(self.keys, 0))
+        row[key] += n
+
+    def anomalies(self):
+        return sum(r[k] for r in self.rows.values() for k in self.anomaly_keys)
+
+    def table(self):
+        out = ["| scenario | " + " | ".join(self.keys) + " |", "|---" * (len(self.keys) + 1) + "|"]
+        for name, r in sorted(self.rows.items()):
+            out.append(f"| {name} | " + " | ".join(str(r[k]) for k in self.keys) + " |")
+        return "\n".join(out)
+
+
 LIVE = set()  # the runs not yet ended, killed by kill_live() when the script itself is stopped
 
 
@@ -119,8 +151,9 @@ class Run:
 
 
 class Scenario:
-    def __init__(self, name, start, target_matches):
+    def __init__(self, name, start, target_matches, upload=False):
         self.name = name
+        self.upload = upload  # an upload server: it outlives a failed upload, waiting for the retry
         self.start = start
         self.target_matches = target_matches
         self.duration = 1.0
@@ -266,11 +299,12 @@ http:
                     time.sleep(0.01)
                 if port is None:
                     return None
-                argv = ["curl", "-sS", "-o", "/dev/null", "--cacert", str(tls / "ca.crt"), "--cert", str(tls / "client.crt"),
+                # The answer is kept (response.code, response.body) for the scripts that check its class.
+                argv = ["curl", "-sS", "-o", str(d / "response.body"), "-w", "%{http_code}", "--cacert", str(tls / "ca.crt"), "--cert", str(tls / "client.crt"),
                         "--key", str(tls / "client.key"), "-X", "POST", "-T", str(self.inputs / body)]
                 if extra_header:
                     argv += ["-H", extra_header]
-                return subprocess.Popen(argv + [f"https://127.0.0.1:{port}{route}"], stdout=subprocess.DEVNULL,
+                return subprocess.Popen(argv + [f"https://127.0.0.1:{port}{route}"], stdout=open(d / "response.code", "wb"),
                                         stderr=subprocess.DEVNULL)
 
             return Run(d, [str(self.server)], env, client)
@@ -296,10 +330,10 @@ http:
         tree = lambda d: same_tree(self.inputs / "tree", d / "data")
         http = f"http://127.0.0.1:{self.http_port}"
         out = [
-            Scenario("upload-sync-qcow2", self._upload("/v1beta1/upload", "disk.qcow2"), disk),
-            Scenario("upload-async-xz", self._upload("/v1beta1/upload-async", "disk.raw.xz"), disk),
-            Scenario("upload-archive", self._upload("/v1beta1/upload-archive", "tree.tar"), tree),
-            Scenario("clone-target", self._upload("/v1beta1/upload", "disk.snappy", "x-cdi-content-type: blockdevice-clone"), disk),
+            Scenario("upload-sync-qcow2", self._upload("/v1beta1/upload", "disk.qcow2"), disk, upload=True),
+            Scenario("upload-async-xz", self._upload("/v1beta1/upload-async", "disk.raw.xz"), disk, upload=True),
+            Scenario("upload-archive", self._upload("/v1beta1/upload-archive", "tree.tar"), tree, upload=True),
+            Scenario("clone-target", self._upload("/v1beta1/upload", "disk.snappy", "x-cdi-content-type: blockdevice-clone"), disk, upload=True),
             Scenario("http-qcow2", self._import("http", f"{http}/disk.qcow2"), disk),
             Scenario("http-vdi-gz-staged", self._import("http", f"{http}/disk.vdi.gz"), disk),
         ]

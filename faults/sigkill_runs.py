@@ -36,13 +36,6 @@ import fault_peers  # noqa: E402  (the processes, origins and inputs: faults/fau
 REPO = Path(__file__).resolve().parent.parent
 
 
-def termination_message(d: Path) -> str:
-    try:
-        return (d / "termination-log").read_text(errors="replace")
-    except FileNotFoundError:
-        return ""
-
-
 def qemu_img_children(d: Path):
     """qemu-img processes whose command line names a path under d."""
     found = []
@@ -59,31 +52,6 @@ def qemu_img_children(d: Path):
     return found
 
 
-def scratch_empty(d: Path) -> bool:
-    s = d / "scratch"
-    return not s.exists() or not any(s.iterdir())
-
-
-class Tally:
-    def __init__(self):
-        self.rows = {}
-
-    def add(self, scenario, key, n=1):
-        row = self.rows.setdefault(scenario, {"runs": 0, "killed": 0, "finished_first": 0, "false_success": 0,
-                                              "orphans": 0, "rerun_failed": 0, "scratch_left": 0, "hangs": 0})
-        row[key] += n
-
-    def anomalies(self):
-        return sum(r[k] for r in self.rows.values() for k in ("false_success", "orphans", "rerun_failed", "scratch_left", "hangs"))
-
-    def table(self):
-        keys = ["runs", "killed", "finished_first", "false_success", "orphans", "rerun_failed", "scratch_left", "hangs"]
-        out = ["| scenario | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
-        for name, r in sorted(self.rows.items()):
-            out.append(f"| {name} | " + " | ".join(str(r[k]) for k in keys) + " |")
-        return "\n".join(out)
-
-
 def one_run(scn, d: Path, delay, tally, log):
     d.mkdir(parents=True)
     (d / "data").mkdir()
@@ -93,7 +61,7 @@ def one_run(scn, d: Path, delay, tally, log):
     code, killed = run.kill_after(delay)
     tally.add(scn.name, "runs")
     tally.add(scn.name, "killed" if killed else "finished_first")
-    msg = termination_message(d)
+    msg = fault_peers.termination_message(d)
     if code == 0 or "Complete" in msg:
         if not scn.target_matches(d):
             tally.add(scn.name, "false_success")
@@ -117,7 +85,7 @@ def one_run(scn, d: Path, delay, tally, log):
     (d / "termination-log").unlink(missing_ok=True)
     rerun = scn.start(d)
     rcode = rerun.wait(timeout=max(60.0, scn.duration * 20))
-    rmsg = termination_message(d)
+    rmsg = fault_peers.termination_message(d)
     if rcode == "hung":
         tally.add(scn.name, "hangs")
         log(f"HANG on rerun of {scn.name} in {d}")
@@ -126,7 +94,7 @@ def one_run(scn, d: Path, delay, tally, log):
         tally.add(scn.name, "rerun_failed")
         log(f"RERUN FAILED {scn.name} in {d}: exit {rcode}, message {rmsg!r}")
         anomaly = True
-    if not scratch_empty(d):
+    if not fault_peers.scratch_empty(d):
         tally.add(scn.name, "scratch_left")
         log(f"SCRATCH LEFT after {scn.name} in {d}: {sorted(p.name for p in (d / 'scratch').iterdir())}")
         anomaly = True
@@ -171,7 +139,8 @@ def main():
                 sys.exit(f"calibration of {scn.name} failed (exit {code}); see {d}/process.log")
             shutil.rmtree(d)
             log(f"{scn.name}: {scn.duration:.2f} s uninterrupted")
-        tally = Tally()
+        tally = fault_peers.Tally(["runs", "killed", "finished_first", "false_success", "orphans", "rerun_failed",
+                                    "scratch_left", "hangs"], ["false_success", "orphans", "rerun_failed", "scratch_left", "hangs"])
         started = time.monotonic()
         for i in range(args.runs):
             scn = scenarios[i % len(scenarios)]

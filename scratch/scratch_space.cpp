@@ -11,7 +11,9 @@ result<scratch_space> scratch_space::open(const std::optional<std::filesystem::p
     if (!dir || dir->empty()) return make_error(errc::scratch_required, "no scratch space is mounted");
     auto avail = available_bytes(*dir);
     if (!avail) return make_error(errc::scratch_required, "no usable scratch space: " + avail.error().context);
-    if (*avail == 0) return make_error(errc::scratch_required, "scratch space " + dir->string() + " has no free bytes");
+    // A mounted scratch volume that is full is a full volume (E_NO_SPACE, exit 1), not a missing one:
+    // "scratch required" makes the controller re-create the pod with the same scratch, forever.
+    if (*avail == 0) return make_error(errc::no_space, "scratch space " + dir->string() + " has no free bytes");
     return scratch_space(*dir);
 }
 

@@ -36,6 +36,21 @@ TEST(scratch_space, no_scratch_volume_means_scratch_required) {
     EXPECT_TRUE(s.error().is(errc::scratch_required));
 }
 
+TEST(scratch_space, full_scratch_volume_is_no_space_not_scratch_required) {
+    // Found by faults/enospc_runs.py: a full scratch answered "scratch space required", which makes
+    // CDI's controller re-create the pod with the same full scratch volume.
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root (mounts a tmpfs)";
+    test::temp_dir dir;
+    const auto mnt = dir.path() / "scratch";
+    fs::create_directory(mnt);
+    ASSERT_EQ(test::run_command("mount -t tmpfs -o size=64k tmpfs " + mnt.string()).status, 0);
+    test::run_command("dd if=/dev/zero of=" + (mnt / "fill").string() + " bs=4k status=none");  // until ENOSPC
+    auto s = scratch_space::open(mnt);
+    test::run_command("umount " + mnt.string());
+    ASSERT_FALSE(s);
+    EXPECT_TRUE(s.error().is(errc::no_space)) << s.error().message();
+}
+
 TEST(scratch_space, opens_a_directory_with_free_space) {
     test::temp_dir dir;
     auto s = scratch_space::open(dir.path());
