@@ -30,9 +30,14 @@ std::string seconds_text(std::chrono::milliseconds ms) {
 }
 
 
+// A body that stops arriving before its end, whatever stopped it: the peer closed or reset, TLS
+// ended without close_notify, or a TLS record failed (bytes injected or corrupted on the way: OpenSSL
+// refuses the record, so none of it was delivered). Each is resumable with Range on a new connection
+// and a new handshake, as the resume logic does, never spliced.
 bool is_cut_short(const error_code& ec) {
     return ec == http::error::partial_message || ec == http::error::end_of_stream || ec == asio::error::eof ||
-           ec == asio::error::connection_reset || ec == asio::error::broken_pipe || ec == asio::ssl::error::stream_truncated;
+           ec == asio::error::connection_reset || ec == asio::error::broken_pipe || ec == asio::ssl::error::stream_truncated ||
+           ec.category() == asio::error::get_ssl_category();
 }
 
 }  // namespace
