@@ -171,12 +171,7 @@ def one_run(scn, d: Path, delay, which, size, tally, log):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--runs", type=int, default=70)
-    ap.add_argument("--build", default=str(REPO / "build"))
-    ap.add_argument("--size", type=int, default=64 << 20, help="virtual size of the reference disk")
-    ap.add_argument("--work", default="/var/tmp/cdi-faults")
-    ap.add_argument("--seed", type=int, default=int(time.time()))
-    ap.add_argument("--only", default="", help="comma-separated scenario names")
+    fault_peers.run_args(ap, runs=70, size=64 << 20)
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("run as root: every run mounts two loop filesystems")
@@ -186,29 +181,13 @@ def main():
     runs = work / "enospc-runs"
     shutil.rmtree(runs, ignore_errors=True)
     runs.mkdir(parents=True)
-    log_file = open(work / "enospc-anomalies.log", "a")
-
-    def log(line):
-        print(line, file=sys.stderr, flush=True)
-        log_file.write(line + "\n")
-        log_file.flush()
+    log = fault_peers.anomaly_log(work / "enospc-anomalies.log")
 
     with fault_peers.Peers(work, Path(args.build), args.size, log) as peers:
         scenarios = [s for s in peers.scenarios() if not args.only or s.name in args.only.split(",")]
         if not scenarios:
             sys.exit("no scenario to run")
-        for scn in scenarios:  # calibration: one run on roomy volumes, which must succeed
-            d = runs / f"calibrate-{scn.name}"
-            d.mkdir(parents=True)
-            (d / "data").mkdir()
-            (d / "scratch").mkdir()
-            r = scn.start(d)
-            code = finish(scn, r, 600)
-            scn.duration = time.monotonic() - r.started
-            if code != 0 or not scn.target_matches(d):
-                sys.exit(f"calibration of {scn.name} failed (exit {code}); see {d}/process.log")
-            shutil.rmtree(d)
-            log(f"{scn.name}: {scn.duration:.2f} s on roomy volumes")
+        fault_peers.calibrate(scenarios, runs, lambda scn, r: finish(scn, r, 600), log)
         tally = fault_peers.Tally(KEYS, ANOMALIES)
         started = time.monotonic()
         for i in range(args.runs):

@@ -14,6 +14,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -93,6 +94,44 @@ class Tally:
         for name, r in sorted(self.rows.items()):
             out.append(f"| {name} | " + " | ".join(str(r[k]) for k in self.keys) + " |")
         return "\n".join(out)
+
+
+def run_args(ap, runs, size):
+    """The options every fault script takes."""
+    ap.add_argument("--runs", type=int, default=runs)
+    ap.add_argument("--build", default=str(REPO / "build"))
+    ap.add_argument("--size", type=int, default=size, help="virtual size of the reference disk")
+    ap.add_argument("--work", default="/var/tmp/cdi-faults")
+    ap.add_argument("--seed", type=int, default=int(time.time()))
+    ap.add_argument("--only", default="", help="comma-separated scenario names")
+
+
+def anomaly_log(path: Path):
+    """A log function writing each line to stderr and appending it to path."""
+    f = open(path, "a")
+
+    def log(line):
+        print(line, file=sys.stderr, flush=True)
+        f.write(line + "\n")
+        f.flush()
+    return log
+
+
+def calibrate(scenarios, runs: Path, wait, log):
+    """One run of each scenario on plain folders, which must succeed; its time becomes scn.duration.
+    wait(scn, run) returns the run's exit code."""
+    for scn in scenarios:
+        d = runs / f"calibrate-{scn.name}"
+        d.mkdir(parents=True)
+        (d / "data").mkdir()
+        (d / "scratch").mkdir()
+        r = scn.start(d)
+        code = wait(scn, r)
+        scn.duration = time.monotonic() - r.started
+        if code != 0 or not scn.target_matches(d):
+            raise SystemExit(f"calibration of {scn.name} failed (exit {code}); see {d}/process.log")
+        shutil.rmtree(d)
+        log(f"{scn.name}: {scn.duration:.2f} s uninterrupted")
 
 
 LIVE = set()  # the runs not yet ended, killed by kill_live() when the script itself is stopped

@@ -104,41 +104,20 @@ def one_run(scn, d: Path, delay, tally, log):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--runs", type=int, default=60)
-    ap.add_argument("--build", default=str(REPO / "build"))
-    ap.add_argument("--size", type=int, default=128 << 20, help="virtual size of the reference disk")
-    ap.add_argument("--work", default="/var/tmp/cdi-faults")
-    ap.add_argument("--seed", type=int, default=int(time.time()))
-    ap.add_argument("--only", default="", help="comma-separated scenario names")
+    fault_peers.run_args(ap, runs=60, size=128 << 20)
     args = ap.parse_args()
 
     rng = random.Random(args.seed)
     work = Path(args.work)
     shutil.rmtree(work / "runs", ignore_errors=True)
     (work / "runs").mkdir(parents=True, exist_ok=True)
-    log_file = open(work / "anomalies.log", "a")
-
-    def log(line):
-        print(line, file=sys.stderr, flush=True)
-        log_file.write(line + "\n")
-        log_file.flush()
+    log = fault_peers.anomaly_log(work / "anomalies.log")
 
     with fault_peers.Peers(work, Path(args.build), args.size, log) as peers:
         scenarios = [s for s in peers.scenarios() if not args.only or s.name in args.only.split(",")]
         if not scenarios:
             sys.exit("no scenario to run")
-        for scn in scenarios:  # calibration: one uninterrupted run each, which must succeed
-            d = work / "runs" / f"calibrate-{scn.name}"
-            d.mkdir(parents=True)
-            (d / "data").mkdir()
-            (d / "scratch").mkdir()
-            r = scn.start(d)
-            code = r.wait(timeout=600)
-            scn.duration = time.monotonic() - r.started
-            if code != 0 or not scn.target_matches(d):
-                sys.exit(f"calibration of {scn.name} failed (exit {code}); see {d}/process.log")
-            shutil.rmtree(d)
-            log(f"{scn.name}: {scn.duration:.2f} s uninterrupted")
+        fault_peers.calibrate(scenarios, work / "runs", lambda scn, r: r.wait(timeout=600), log)
         tally = fault_peers.Tally(["runs", "killed", "finished_first", "false_success", "orphans", "rerun_failed",
                                     "scratch_left", "hangs"], ["false_success", "orphans", "rerun_failed", "scratch_left", "hangs"])
         started = time.monotonic()
