@@ -184,26 +184,16 @@ def main():
     log = fault_peers.anomaly_log(work / "enospc-anomalies.log")
 
     with fault_peers.Peers(work, Path(args.build), args.size, log) as peers:
-        scenarios = [s for s in peers.scenarios() if not args.only or s.name in args.only.split(",")]
-        if not scenarios:
-            sys.exit("no scenario to run")
+        scenarios = fault_peers.chosen(peers, args.only)
         fault_peers.calibrate(scenarios, runs, lambda scn, r: finish(scn, r, 600), log)
         tally = fault_peers.Tally(KEYS, ANOMALIES)
-        started = time.monotonic()
-        for i in range(args.runs):
-            scn = scenarios[i % len(scenarios)]
+
+        def one(i, scn):
             one_run(scn, runs / f"{i:05d}-{scn.name}", rng.uniform(0, scn.duration * 1.1), rng.choice(["data", "scratch"]),
                     args.size, tally, log)
-            if (i + 1) % 25 == 0:
-                log(f"after {i + 1} runs ({time.monotonic() - started:.0f} s): {tally.anomalies()} anomalies")
-        log(f"{args.runs} runs in {time.monotonic() - started:.0f} s, seed {args.seed}")
-    print(tally.table())
-    sys.exit(1 if tally.anomalies() else 0)
+        fault_peers.run_rounds(scenarios, args.runs, args.seed, tally, log, one, every=25)
+    fault_peers.report(tally)
 
 
 if __name__ == "__main__":
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    try:
-        main()
-    finally:
-        fault_peers.kill_live()
+    fault_peers.run_script(main)

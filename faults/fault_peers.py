@@ -134,6 +134,41 @@ def calibrate(scenarios, runs: Path, wait, log):
         log(f"{scn.name}: {scn.duration:.2f} s uninterrupted")
 
 
+def chosen(peers, only):
+    """The scenarios named in --only (all when empty); exits when none is left."""
+    out = [s for s in peers.scenarios() if not only or s.name in only.split(",")]
+    if not out:
+        raise SystemExit("no scenario to run")
+    return out
+
+
+def run_rounds(scenarios, runs, seed, tally, log, one, every):
+    """Runs one(i, scn) `runs` times, round robin over scenarios, logging the anomaly count every
+    `every` runs (a long run can be stopped at any time with counts in hand)."""
+    started = time.monotonic()
+    for i in range(runs):
+        one(i, scenarios[i % len(scenarios)])
+        if (i + 1) % every == 0:
+            log(f"after {i + 1} runs ({time.monotonic() - started:.0f} s): {tally.anomalies()} anomalies")
+    log(f"{runs} runs in {time.monotonic() - started:.0f} s, seed {seed}")
+
+
+def report(tally):
+    """The counts on stdout; exit status 1 when any anomaly was seen."""
+    print(tally.table())
+    sys.exit(1 if tally.anomalies() else 0)
+
+
+def run_script(main):
+    """Runs a fault script's main. Stopped by SIGTERM or ^C, the run in flight is killed too, and the
+    peers are stopped (Peers.__exit__)."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        main()
+    finally:
+        kill_live()
+
+
 LIVE = set()  # the runs not yet ended, killed by kill_live() when the script itself is stopped
 
 

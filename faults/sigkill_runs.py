@@ -25,7 +25,6 @@ import os
 import random
 import shutil
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -114,28 +113,16 @@ def main():
     log = fault_peers.anomaly_log(work / "anomalies.log")
 
     with fault_peers.Peers(work, Path(args.build), args.size, log) as peers:
-        scenarios = [s for s in peers.scenarios() if not args.only or s.name in args.only.split(",")]
-        if not scenarios:
-            sys.exit("no scenario to run")
+        scenarios = fault_peers.chosen(peers, args.only)
         fault_peers.calibrate(scenarios, work / "runs", lambda scn, r: r.wait(timeout=600), log)
         tally = fault_peers.Tally(["runs", "killed", "finished_first", "false_success", "orphans", "rerun_failed",
                                     "scratch_left", "hangs"], ["false_success", "orphans", "rerun_failed", "scratch_left", "hangs"])
-        started = time.monotonic()
-        for i in range(args.runs):
-            scn = scenarios[i % len(scenarios)]
-            delay = rng.uniform(0, scn.duration * 1.1)
-            one_run(scn, work / "runs" / f"{i:05d}-{scn.name}", delay, tally, log)
-            if (i + 1) % 50 == 0:  # a long run can be stopped at any time with counts in hand
-                log(f"after {i + 1} runs ({time.monotonic() - started:.0f} s): {tally.anomalies()} anomalies")
-        log(f"{args.runs} runs in {time.monotonic() - started:.0f} s, seed {args.seed}")
-    print(tally.table())
-    sys.exit(1 if tally.anomalies() else 0)
+
+        def one(i, scn):
+            one_run(scn, work / "runs" / f"{i:05d}-{scn.name}", rng.uniform(0, scn.duration * 1.1), tally, log)
+        fault_peers.run_rounds(scenarios, args.runs, args.seed, tally, log, one, every=50)
+    fault_peers.report(tally)
 
 
 if __name__ == "__main__":
-    # Stopped by SIGTERM or ^C: the run in flight is killed too, and the peers are stopped (Peers.__exit__).
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    try:
-        main()
-    finally:
-        fault_peers.kill_live()
+    fault_peers.run_script(main)

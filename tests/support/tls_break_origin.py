@@ -68,7 +68,7 @@ def main():
             headers = {k.strip().lower(): v.strip() for k, v in (h.split(":", 1) for h in lines[1:] if ":" in h)}
             start, status = 0, 200
             rng = headers.get("range", "")
-            hdr = [f"ETag: \"v1\"", "Connection: close"]
+            hdr = ["ETag: \"v1\"", "Connection: close"]
             if not a.no_ranges:
                 hdr.append("Accept-Ranges: bytes")
                 if rng.startswith("bytes=") and rng.endswith("-"):
