@@ -8,12 +8,16 @@
 # Environment:
 #   BENCH_SIZE, BENCH_DIR, REPS   as bench/run.sh (inputs shared with it)
 #   BENCH_IMPORTER                the cdi-importer binary (default <repo>/build-bench/importer/cdi-importer)
-#   BENCH_ONLY                    subset of: qcow2 qcow2c vmdk qcow2-delay xz gz s3-qcow2 s3-xz (default all)
+#   BENCH_ONLY                    subset of: qcow2 qcow2c vmdk qcow2-delay qcow2-l1end xz gz s3-qcow2 s3-xz (default all)
 # qcow2 also runs ours with CDI_CONVERTER=qemu-img (staged in scratch, then qemu-img: the path before
 # issue 14) as a peer; qcow2c is the same disk with zlib-compressed clusters (qemu-img convert -c);
 # vmdk the same disk as a streamOptimized VMDK;
 # qcow2-delay goes through bench/delay_proxy.py adding 25 ms each way, against a plain curl download
 # of the same file through the same proxy (the bar: ours/peer >= 0.8).
+# qcow2-l1end is the same disk with its L1 table at the end of the file (every byte of data passes
+# before any table names it): ours reads the passed-over bytes again with Range requests; the peers
+# are ours with a checksum set (no re-read: the bytes are spilled to scratch instead), nbdkit and
+# curl into scratch.
 # s3-qcow2 and s3-xz (issue 16) import from tests/support/s3_server.py (path-style, verifying every
 # request's Signature V4) with IMPORTER_SOURCE=s3, against what CDI's S3 source does: the object
 # downloaded with `curl --aws-sigv4` into scratch then `qemu-img convert` (qcow2), or decompressed
@@ -32,7 +36,7 @@ size=$(bench_bytes "${BENCH_SIZE:-2G}")
 dir=${BENCH_DIR:-/var/tmp/cdi-bench}
 reps=${REPS:-3}
 importer=${BENCH_IMPORTER:-$repo/build-bench/importer/cdi-importer}
-only=${BENCH_ONLY:-qcow2 qcow2c vmdk qcow2-delay xz gz s3-qcow2 s3-xz}
+only=${BENCH_ONLY:-qcow2 qcow2c vmdk qcow2-delay qcow2-l1end xz gz s3-qcow2 s3-xz}
 
 [[ $(id -u) -eq 0 ]] || bench_die "run as root: every timed run starts with drop_caches"
 [[ -x $importer ]] || bench_die "no importer at $importer (cmake --build build-bench --target cdi-importer)"
@@ -74,8 +78,9 @@ for _ in $(seq 100); do [[ -s $work/s3.port ]] && break; sleep 0.05; done
 S3="http://127.0.0.1:$(cat "$work/s3.port")/bench"
 export S3
 
-ours() { # file name on the server, base URL (default $BASE), converter (default stream)
+ours() { # file name on the server, base URL (default $BASE), converter (default stream), checksum (default none)
   env -i PATH="$PATH" IMPORTER_SOURCE=http IMPORTER_ENDPOINT="${2:-$BASE}/$1" IMPORTER_CONTENTTYPE=kubevirt \
+    ${4:+IMPORTER_CHECKSUM="$4"} \
     CDI_DATA_DIR="$TARGET_DIR" CDI_SCRATCH_DIR="$SCRATCH_DIR" CDI_BLOCK_DEVICE=/nonexistent CDI_CONVERTER="${3:-stream}" \
     CDI_TERMINATION_LOG="$TARGET_DIR/../termination-log" CDI_METRICS_PORT=0 OWNER_UID=bench "$IMPORTER"
   local rc=$?
@@ -134,6 +139,10 @@ curl_scratch_convert() { # file name, decompressor or "", qemu format
   sync "$TARGET_DIR/disk.img"
 }
 export REF=$ref
+if [[ " $only " == *" qcow2-l1end "* ]]; then
+  L1END_SUM=sha256:$(sha256sum "$dir/disk.l1end.qcow2" | cut -c1-64)
+  export L1END_SUM
+fi
 export -f ours nbdkit_convert curl_scratch_convert curl_download ours_s3 curl_s3
 
 declare -A runners
@@ -149,6 +158,10 @@ nbdkit_convert disk.stream.vmdk
 curl_scratch_convert disk.stream.vmdk "" vmdk'
 runners[qcow2-delay]='ours disk.qcow2 "$FAR"
 curl_download "$FAR/disk.qcow2"'
+runners[qcow2-l1end]='ours disk.l1end.qcow2
+ours disk.l1end.qcow2 "$BASE" stream "$L1END_SUM"
+nbdkit_convert disk.l1end.qcow2
+curl_scratch_convert disk.l1end.qcow2 "" qcow2'
 runners[xz]='ours disk.raw.xz
 nbdkit_convert disk.raw.xz xz
 curl_scratch_convert disk.raw.xz "xz -dc -T0" raw'

@@ -14,6 +14,8 @@
 #
 # Environment:
 #   MEMLIMIT_SIZE      virtual size of the qcow2 (default 8G; binary units)
+#   MEMLIMIT_STRIDE    one run of data at the start of every stride (default 128M; binary units):
+#                      64 MiB every 320M of a 100G disk is the issue-14 soak's 20 GiB of data
 #   MEMLIMIT_LIMIT     memory.limit_in_bytes of the cgroup (default 600M)
 #   MEMLIMIT_DIR       inputs (built once, reused) and outputs (default /var/tmp/cdi-bench-memlimit)
 #   MEMLIMIT_IMPORTER  default <repo>/build/importer/cdi-importer
@@ -31,6 +33,7 @@ repo=$(dirname "$here")
 source "$here/lib.sh"
 
 size=$(bench_bytes "${MEMLIMIT_SIZE:-8G}")
+stride=$(bench_bytes "${MEMLIMIT_STRIDE:-128M}")
 limit=$(bench_bytes "${MEMLIMIT_LIMIT:-600M}")
 dir=${MEMLIMIT_DIR:-/var/tmp/cdi-bench-memlimit}
 importer=${MEMLIMIT_IMPORTER:-$repo/build/importer/cdi-importer}
@@ -49,23 +52,24 @@ for t in nginx docker-registry skopeo curl jq openssl qemu-img sha256sum /usr/bi
 done
 
 # The input, once per size: 64 MiB of AES-CTR keystream (fixed key, IV = chunk index) at the start
-# of every 128 MiB of a sparse raw disk, zeros between; its sha256; then `qemu-img convert -O qcow2`
+# of every stride (128 MiB) of a sparse raw disk, zeros between; its sha256; then `qemu-img convert -O qcow2`
 # and the raw goes (the targets are checked against the sha256, so no two 8 GiB files are kept).
-qcow2=$dir/spread-$size.qcow2
-sumfile=$dir/spread-$size.raw.sha256
-if [[ ! -f $dir/spread-$size.done ]]; then
+name=spread-$size${MEMLIMIT_STRIDE:+-every-$stride}
+qcow2=$dir/$name.qcow2
+sumfile=$dir/$name.raw.sha256
+if [[ ! -f $dir/$name.done ]]; then
   mkdir -p "$dir"
-  rm -f "$qcow2" "$sumfile" "$dir/spread-$size.raw"
-  bench_log "building a $size-byte raw disk, 64 MiB of random data every 128 MiB"
-  raw=$dir/spread-$size.raw
+  rm -f "$qcow2" "$sumfile" "$dir/$name.raw"
+  bench_log "building a $size-byte raw disk, 64 MiB of random data every $stride bytes"
+  raw=$dir/$name.raw
   truncate -s "$size" "$raw"
-  chunk=$((128 << 20)) data=$((64 << 20))
+  chunk=$stride data=$((64 << 20))
   for ((i = 0; i * chunk < size; i++)); do
     n=$data
     ((i * chunk + n > size)) && n=$((size - i * chunk))
     head -c "$n" /dev/zero |
       openssl enc -aes-128-ctr -nosalt -K 6364692d6d656d6c696d69742d696e70 -iv "$(printf '%032x' "$i")" |
-      dd of="$raw" bs=1M seek=$((i * 128)) conv=notrunc iflag=fullblock status=none
+      dd of="$raw" bs=1M seek=$((i * chunk >> 20)) conv=notrunc iflag=fullblock status=none
   done
   bench_log "sha256 of the raw disk"
   sha256sum "$raw" | cut -d' ' -f1 > "$sumfile"
@@ -73,7 +77,7 @@ if [[ ! -f $dir/spread-$size.done ]]; then
   qemu-img convert -f raw -O qcow2 "$raw" "$qcow2"
   rm -f "$raw"
   sync
-  touch "$dir/spread-$size.done"
+  touch "$dir/$name.done"
 else
   bench_log "reusing $qcow2"
 fi
@@ -289,7 +293,7 @@ for job in $only; do
   run_job "$job" "${what[$job]}"
 done
 
-echo "qcow2 of virtual size $size bytes ($(numfmt --to=iec "$size")), $(stat -c %s "$qcow2") bytes: 64 MiB of random data every 128 MiB; raw sha256 ${ref_sum:0:16}…"
+echo "qcow2 of virtual size $size bytes ($(numfmt --to=iec "$size")), $(stat -c %s "$qcow2") bytes: 64 MiB of random data every $stride bytes; raw sha256 ${ref_sum:0:16}…"
 echo "Each job alone in a cgroup-v1 memory cgroup, memory.limit_in_bytes = $limit ($(numfmt --to=iec "$limit")); importer $importer, server $server."
 echo "$(date -u +%Y-%m-%dT%H:%MZ), commit $(git -C "$repo" rev-parse --short HEAD), $(nproc) CPUs, load average $load0 at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end."
 echo

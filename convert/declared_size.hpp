@@ -18,7 +18,8 @@ namespace cdi {
 //   vdi   disk_size (LE64 at 0x170) rounded down to 512, for version 1.1 with 512-byte sectors
 //   vhd   the footer copy at 0 (dynamic disks), sized by qemu's rule (vhd_header::sectors_by_qemu_rule)
 // qcow2 and streamOptimized VMDK are checked by their stream decoders; VHDX keeps its size in a
-// metadata region usually past the sniffed head, so it is checked after staging only.
+// metadata region usually past the sniffed head, so it is checked while it is staged
+// (staged_size_watch.hpp), once the staged bytes hold that region.
 std::optional<std::uint64_t> declared_virtual_size(image_format format, std::span<const std::byte> head) noexcept;
 
 }  // namespace cdi

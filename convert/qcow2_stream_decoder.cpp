@@ -29,7 +29,7 @@ std::optional<spill_options> spill_of(const qcow2_stream_options& opts) {
 
 qcow2_stream_decoder::qcow2_stream_decoder(source& src, const qcow2_stream_options& opts, qcow2_header h)
     : src_(&src), opts_(opts), header_(h), geo_(stream_geometry(h)),
-      window_(opts.window_limit, geo_.cluster_size, spill_of(opts)) {}
+      window_(opts.window_limit, geo_.cluster_size, spill_of(opts), opts.reread != nullptr) {}
 
 result<qcow2_stream_decoder> qcow2_stream_decoder::start(source& src, const qcow2_stream_options& opts) {
     // Bytes 0..103 name the cluster size; the rest of cluster 0 holds the header extensions.
@@ -96,6 +96,7 @@ result<qcow2_stream_stats> qcow2_stream_decoder::run_to_end(positional_output& o
     stats_.window_peak = window_.peak();
     stats_.spill_peak = window_.spill_peak();
     stats_.spill_bytes_written = window_.spill_bytes_written();
+    stats_.passed_over = window_.remote_bytes();
     return stats_;
 }
 
@@ -115,6 +116,8 @@ result<void> qcow2_stream_decoder::process_chunk(std::uint64_t base, std::span<c
         auto node = pending_.extract(pending_.begin());
         if (auto r = collect(node.key(), node.mapped()); !r) return r;
     }
+    // Before the window takes this chunk's unclaimed bytes: the tables read again may claim some.
+    if (auto r = reread_awaiting(); !r) return r;
     if (tables_complete_) return {};
     // Bytes no claim took: held until every table has arrived, when unreferenced ones are dropped.
     std::sort(covered_.begin(), covered_.end());
@@ -129,33 +132,6 @@ result<void> qcow2_stream_decoder::process_chunk(std::uint64_t base, std::span<c
         if (auto r = window_.put(at, chunk.subspan(at - base)); !r) return r;
     }
     return {};
-}
-
-std::pair<std::uint64_t, std::uint64_t> qcow2_stream_decoder::compressed_interior(std::uint64_t off, std::uint64_t len) const {
-    // qemu packs compressed extents byte-contiguously and rounds each up to whole sectors, so an
-    // extent's partial first sector and its last sector may hold a neighbour's bytes. Those are left
-    // uncovered (held in the window while tables are outstanding), unless the neighbour is already
-    // claimed (the byte before or after is): then nothing unclaimed may use them without overlapping.
-    const std::uint64_t end = off + len;
-    const bool before_known = off == 0 || claims_.range_at(off - 1).second != 0;
-    const bool after_known = claims_.range_at(end).second != 0;
-    const std::uint64_t lo = before_known ? off : (off + sector - 1) / sector * sector;
-    const std::uint64_t hi = after_known ? end : (end >= sector ? end - sector : 0);
-    return {lo, std::max(lo, hi)};
-}
-
-std::pair<std::uint64_t, std::uint64_t> qcow2_stream_decoder::compressed_owned(std::uint64_t off, std::uint64_t len) const {
-    // What the window may forget once this extent has its bytes. Never its last sector: an extent not
-    // yet claimed may lie wholly inside it, ending where this one ends (qemu packs extents byte by
-    // byte; a tiny one fits in a sector), whatever is claimed after it. Its partial first sector only
-    // when the byte before belongs to something that is not compressed (a compressed neighbour would
-    // have merged with this claim): then no extent may start there without overlapping that.
-    const std::uint64_t end = off + len;
-    const auto before = off == 0 ? std::pair<std::uint64_t, std::uint64_t>{0, 0} : claims_.range_at(off - 1);
-    const bool exclusive_before = off % sector == 0 || (before.second != 0 && before.second <= off);
-    const std::uint64_t lo = exclusive_before ? off : (off + sector - 1) / sector * sector;
-    const std::uint64_t hi = end >= sector ? end - sector : 0;
-    return {lo, std::max(lo, hi)};
 }
 
 void qcow2_stream_decoder::cover(std::uint64_t from, std::uint64_t to) {
@@ -186,7 +162,7 @@ result<void> qcow2_stream_decoder::collect(std::uint64_t off, const claim_info& 
     // What lies in the current chunk is claimed; a compressed extent leaves its partial first and
     // last sectors to the window too, since the neighbouring extent may share them.
     if (c.use == host_use::compressed) {
-        const auto [lo, hi] = compressed_interior(off, c.len);
+        const auto [lo, hi] = compressed_interior(claims_, off, c.len);
         cover(std::max(lo, chunk_base_), std::min(hi, chunk_end));
     } else if (c.use == host_use::l1_table) {
         // The rest of the L1 table's last cluster is the table's too (qemu allocates whole clusters).
@@ -198,11 +174,11 @@ result<void> qcow2_stream_decoder::collect(std::uint64_t off, const claim_info& 
     if (off >= chunk_base_ && end <= chunk_end) {
         return handle(off, c, chunk_.subspan(off - chunk_base_, c.len));
     }
-    gather g{off, c, std::vector<std::byte>(static_cast<std::size_t>(c.len)), 0};
+    gather g{off, c, std::vector<std::byte>(static_cast<std::size_t>(c.len)), 0, {}};
     if (off < chunk_base_) {
         // Passed before its table arrived: the window must hold it.
         const std::uint64_t n = std::min(end, chunk_base_) - off;
-        auto held = window_.copy_out(off, std::span(g.bytes).first(n));
+        auto held = window_.copy_out(off, std::span(g.bytes).first(n), &g.reread);
         if (!held) return held.error();
         if (!*held) {
             return make_error(errc::corrupt_image, "qcow2 " + std::string(host_use_name(c.use)) + " at " + std::to_string(off) +
@@ -211,7 +187,7 @@ result<void> qcow2_stream_decoder::collect(std::uint64_t off, const claim_info& 
         if (c.use != host_use::compressed) {
             window_.release(off, n);
         } else {
-            const auto [lo, hi] = compressed_owned(off, c.len);
+            const auto [lo, hi] = compressed_owned(claims_, off, c.len);
             if (lo < std::min(hi, off + n)) window_.release(lo, std::min(hi, off + n) - lo);
         }
         g.have = n;
@@ -229,12 +205,37 @@ result<void> qcow2_stream_decoder::feed(gather& g) {
         if (g.info.use != host_use::compressed) {
             cover(at, at + n);
         } else {
-            const auto [lo, hi] = compressed_interior(g.off, g.info.len);
+            const auto [lo, hi] = compressed_interior(claims_, g.off, g.info.len);
             cover(std::max(lo, at), std::min(hi, at + n));
         }
     }
-    if (g.have == g.info.len) return handle(g.off, g.info, g.bytes);
+    if (g.have == g.info.len) return ready(std::move(g));
     gathers_.push_back(std::move(g));
+    return {};
+}
+
+result<void> qcow2_stream_decoder::ready(gather&& g) {
+    if (g.reread.empty()) return handle(g.off, g.info, g.bytes);
+    awaiting_bytes_ += g.info.len;
+    awaiting_.push_back(std::move(g));  // the parts' spans stay valid: a moved vector keeps its buffer
+    if (awaiting_bytes_ < opts_.reread->batch_bytes()) return {};
+    return reread_awaiting();
+}
+
+result<void> qcow2_stream_decoder::reread_awaiting() {
+    // Handling a table read again may queue more (and, past the batch size, read them at once).
+    while (!awaiting_.empty()) {
+        auto batch = std::move(awaiting_);
+        awaiting_.clear();
+        awaiting_bytes_ = 0;
+        std::vector<range_part> parts;
+        for (const auto& g : batch) parts.insert(parts.end(), g.reread.begin(), g.reread.end());
+        if (auto r = opts_.reread->read(parts); !r) return r;
+        for (const auto& p : parts) stats_.reread_bytes += p.out.size();
+        for (auto& g : batch) {
+            if (auto r = handle(g.off, g.info, g.bytes); !r) return r;
+        }
+    }
     return {};
 }
 
@@ -358,16 +359,20 @@ result<void> qcow2_stream_decoder::emit_zeros(std::uint64_t guest, std::uint64_t
 result<void> qcow2_stream_decoder::finish() {
     // A compressed extent's sector rounding may run past the end of the file (qemu reads zeros
     // there); anything else still missing was cut off.
-    auto carried = std::move(gathers_);
-    gathers_.clear();
-    for (auto& g : carried) {
-        if (g.info.use != host_use::compressed) {
-            return make_error(errc::truncated, "qcow2 stream ended at " + std::to_string(stats_.stream_bytes) + " inside the " +
-                                                   std::string(host_use_name(g.info.use)) + " at " + std::to_string(g.off));
+    // Tables read again here may claim more, up to and across the end: until nothing is left.
+    do {
+        auto carried = std::move(gathers_);
+        gathers_.clear();
+        for (auto& g : carried) {
+            if (g.info.use != host_use::compressed) {
+                return make_error(errc::truncated, "qcow2 stream ended at " + std::to_string(stats_.stream_bytes) + " inside the " +
+                                                       std::string(host_use_name(g.info.use)) + " at " + std::to_string(g.off));
+            }
+            g.have = g.info.len;  // the tail is already zero
+            if (auto r = ready(std::move(g)); !r) return r;
         }
-        g.have = g.info.len;  // the tail is already zero
-        if (auto r = handle(g.off, g.info, g.bytes); !r) return r;
-    }
+        if (auto r = reread_awaiting(); !r) return r;
+    } while (!gathers_.empty());
     for (const auto& [off, c] : pending_) {
         if (c.use == host_use::refcount_block) continue;
         return make_error(errc::truncated, "qcow2 stream ended at " + std::to_string(stats_.stream_bytes) + " before the " +

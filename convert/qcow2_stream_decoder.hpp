@@ -17,10 +17,15 @@
 // With a spill directory (the importer's scratch volume), bytes past the window's memory limit go to
 // an unnamed file there and are read back when claimed (qcow2_stream_spill.hpp): the kernel frees it
 // on any exit, so scratch is empty afterwards; qemu-img's own layout writes 0 bytes of scratch.
+// With a range reader (an HTTP origin that serves ranges of the same body, cdi/range_reader.hpp),
+// bytes past the window's memory limit are not kept at all, only their positions: when a table names
+// them they are read again from the origin, gathered into batches of the reader's batch_bytes() and
+// fetched concurrently by it, so such a layout needs neither scratch nor memory. The spill file
+// stays the fallback once the positions' own bound is reached.
 // Compressed clusters are inflated on a second thread (inflate_worker) while this one reads and writes.
-// Not yet: range re-fetch of passed bytes (instead of spilling them).
 // Thread-safety: none (the worker thread is internal). The source and output must outlive the decoder.
 #include "cdi/progress.hpp"
+#include "cdi/range_reader.hpp"
 #include "cdi/source.hpp"
 #include "convert/positional_output.hpp"
 #include "convert/qcow2_header.hpp"
@@ -47,6 +52,9 @@ struct qcow2_stream_options {
     std::uint64_t spill_limit = 0;
     // CACHE_MODE=TRYNONE: the spill file is written and read with O_DIRECT (buffered where refused).
     bool spill_direct = false;
+    // Reads passed-over bytes again by position (their host offset is their offset in the stream):
+    // preferred to the spill file. Must outlive the decoder. Null: none.
+    range_reader* reread = nullptr;
 };
 
 struct qcow2_stream_stats {
@@ -56,6 +64,8 @@ struct qcow2_stream_stats {
     std::uint64_t window_peak = 0;          // most bytes the window held in memory at once
     std::uint64_t spill_bytes_written = 0;  // bytes written to scratch: 0 for qemu-img's own layout
     std::uint64_t spill_peak = 0;           // most scratch bytes in use at once
+    std::uint64_t passed_over = 0;          // bytes passed over as positions only (range reader)
+    std::uint64_t reread_bytes = 0;         // bytes of those read again from the origin
 };
 
 class qcow2_stream_decoder {
@@ -83,6 +93,7 @@ private:
         claim_info info;
         std::vector<std::byte> bytes;
         std::uint64_t have = 0;
+        std::vector<range_part> reread;  // parts of bytes still to be read again from the origin
     };
 
     qcow2_stream_decoder(source& src, const qcow2_stream_options& opts, qcow2_header h);
@@ -95,6 +106,10 @@ private:
     result<void> enqueue(std::uint64_t off, const claim_info& c);
     result<void> collect(std::uint64_t off, const claim_info& c);
     result<void> feed(gather& g);
+    // A gather with all its bytes but those to read again: handled now, or queued for the next batch.
+    result<void> ready(gather&& g);
+    // Reads every queued gather's missing parts (in batches) and handles them.
+    result<void> reread_awaiting();
     result<void> handle(std::uint64_t off, const claim_info& c, std::span<const std::byte> bytes);
     result<void> handle_l1(std::span<const std::byte> bytes);
     result<void> handle_l2(const claim_info& c, std::span<const std::byte> bytes);
@@ -106,10 +121,6 @@ private:
     result<void> emit_zeros(std::uint64_t guest, std::uint64_t len);
     void table_done();
     void cover(std::uint64_t from, std::uint64_t to);
-    // The part of a compressed extent no unclaimed neighbour can need.
-    std::pair<std::uint64_t, std::uint64_t> compressed_interior(std::uint64_t off, std::uint64_t len) const;
-    // The part of a compressed extent taken from the window that the window may then forget.
-    std::pair<std::uint64_t, std::uint64_t> compressed_owned(std::uint64_t off, std::uint64_t len) const;
     result<void> finish();
 
     source* src_;
@@ -122,6 +133,8 @@ private:
     positional_output* out_ = nullptr;
     std::multimap<std::uint64_t, claim_info> pending_;  // claims ahead of the current chunk, by host offset
     std::vector<gather> gathers_;                       // claims that started in a chunk already read
+    std::vector<gather> awaiting_;                      // complete but for parts to read again
+    std::uint64_t awaiting_bytes_ = 0;
     std::uint64_t chunk_base_ = 0;                      // host offset of chunk_[0]
     std::span<const std::byte> chunk_;
     std::vector<std::pair<std::uint64_t, std::uint64_t>> covered_;  // claimed ranges of the current chunk

@@ -1,8 +1,14 @@
 #include "convert/qcow2_stream_layout.hpp"
 
+#include <algorithm>
 #include <iterator>
 
 namespace cdi {
+namespace {
+
+constexpr std::uint64_t sector = 512;
+
+}  // namespace
 
 qcow2_geometry stream_geometry(const qcow2_header& h) noexcept {
     qcow2_geometry g;
@@ -84,6 +90,33 @@ result<void> claim_fixed_structures(const qcow2_geometry& g, host_claims& claims
     // data cluster from sharing its last cluster.
     const std::uint64_t l1_clusters = (g.l1_bytes + g.cluster_size - 1) & ~(g.cluster_size - 1);
     return claims.claim(g.l1_offset, l1_clusters, host_use::l1_table);
+}
+
+std::pair<std::uint64_t, std::uint64_t> compressed_interior(const host_claims& claims, std::uint64_t off, std::uint64_t len) noexcept {
+    // qemu packs compressed extents byte-contiguously and rounds each up to whole sectors, so an
+    // extent's partial first sector and its last sector may hold a neighbour's bytes. Those are left
+    // uncovered (held in the window while tables are outstanding), unless the neighbour is already
+    // claimed (the byte before or after is): then nothing unclaimed may use them without overlapping.
+    const std::uint64_t end = off + len;
+    const bool before_known = off == 0 || claims.range_at(off - 1).second != 0;
+    const bool after_known = claims.range_at(end).second != 0;
+    const std::uint64_t lo = before_known ? off : (off + sector - 1) / sector * sector;
+    const std::uint64_t hi = after_known ? end : (end >= sector ? end - sector : 0);
+    return {lo, std::max(lo, hi)};
+}
+
+std::pair<std::uint64_t, std::uint64_t> compressed_owned(const host_claims& claims, std::uint64_t off, std::uint64_t len) noexcept {
+    // What the window may forget once this extent has its bytes. Never its last sector: an extent not
+    // yet claimed may lie wholly inside it, ending where this one ends (qemu packs extents byte by
+    // byte; a tiny one fits in a sector), whatever is claimed after it. Its partial first sector only
+    // when the byte before belongs to something that is not compressed (a compressed neighbour would
+    // have merged with this claim): then no extent may start there without overlapping that.
+    const std::uint64_t end = off + len;
+    const auto before = off == 0 ? std::pair<std::uint64_t, std::uint64_t>{0, 0} : claims.range_at(off - 1);
+    const bool exclusive_before = off % sector == 0 || (before.second != 0 && before.second <= off);
+    const std::uint64_t lo = exclusive_before ? off : (off + sector - 1) / sector * sector;
+    const std::uint64_t hi = end >= sector ? end - sector : 0;
+    return {lo, std::max(lo, hi)};
 }
 
 }  // namespace cdi

@@ -67,6 +67,13 @@ private:
     std::map<std::uint64_t, range> ranges_;
 };
 
+// Compressed extents and their neighbours' sectors, as the decoder's window must treat them (pure;
+// claims: every host range claimed so far).
+// The part of the extent [off, off + len) no unclaimed neighbour can need: what its claim covers.
+std::pair<std::uint64_t, std::uint64_t> compressed_interior(const host_claims& claims, std::uint64_t off, std::uint64_t len) noexcept;
+// The part of it taken from the window that the window may then forget.
+std::pair<std::uint64_t, std::uint64_t> compressed_owned(const host_claims& claims, std::uint64_t off, std::uint64_t len) noexcept;
+
 // The structures the header names at fixed places: header cluster, refcount table, L1 table, claimed
 // in claims; errc::corrupt_image when they overlap.
 result<void> claim_fixed_structures(const qcow2_geometry& g, host_claims& claims);

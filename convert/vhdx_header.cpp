@@ -73,6 +73,21 @@ std::uint32_t vhdx_header::crc32c(std::span<const std::byte> data) noexcept {
 }
 
 result<vhdx_header> vhdx_header::read(const image_reader& file) {
+    region bat{};
+    std::array<region, 4> reserved{};
+    auto h = read_regions(file, bat, reserved);
+    if (!h) return h.error();
+    if (auto r = h->check_bat(file, reserved, bat.offset, bat.length); !r) return r.error();
+    return h;
+}
+
+result<vhdx_header> vhdx_header::read_geometry(const image_reader& file) {
+    region bat{};
+    std::array<region, 4> reserved{};
+    return read_regions(file, bat, reserved);
+}
+
+result<vhdx_header> vhdx_header::read_regions(const image_reader& file, region& bat, std::array<region, 4>& reserved) {
     // Headers: signature "head"@0, checksum@4, sequence_number@8, log_guid@48, version@66.
     std::vector<std::byte> h1(header_bytes), h2(header_bytes);
     if (auto r = file.read_at(header1_offset, h1, "vhdx header 1"); !r) return r.error();
@@ -111,8 +126,8 @@ result<vhdx_header> vhdx_header::read(const image_reader& file) {
     if (bat_len == 0 || md_len == 0) return corrupt("region table lacks the block allocation table or the metadata region");
     vhdx_header h;
     if (auto r = h.read_metadata(file, md_off, md_len); !r) return r.error();
-    const std::array<region, 4> reserved{{{0, 1u << 20}, {load_le64(cur, 72), load_le32(cur, 68)}, {bat_off, bat_len}, {md_off, md_len}}};
-    if (auto r = h.check_bat(file, reserved, bat_off, bat_len); !r) return r.error();
+    reserved = {{{0, 1u << 20}, {load_le64(cur, 72), load_le32(cur, 68)}, {bat_off, bat_len}, {md_off, md_len}}};
+    bat = {bat_off, bat_len};
     return h;
 }
 

@@ -14,6 +14,9 @@ class vhdx_header {
 public:
     // Reads a file that starts with "vhdxfile" and runs every check.
     static result<vhdx_header> read(const image_reader& file);
+    // The same checks but the block allocation table's: enough to know the virtual size from the
+    // first MiBs of a file being staged (the regions must lie within what is there already).
+    static result<vhdx_header> read_geometry(const image_reader& file);
 
     // qemu's total_sectors: the virtual disk size rounded down to 512.
     std::uint64_t virtual_size() const noexcept { return virtual_size_ / 512 * 512; }
@@ -26,12 +29,14 @@ public:
     using guid = std::array<std::byte, 16>;
 
 private:
-    result<void> read_metadata(const image_reader& file, std::uint64_t offset, std::uint64_t length);
     // A byte range of the file that payload blocks must not overlap (headers, log, BAT, metadata).
     struct region {
         std::uint64_t offset;
         std::uint64_t length;
     };
+    // Headers, region table and metadata; sets *bat and fills reserved with every region it found.
+    static result<vhdx_header> read_regions(const image_reader& file, region& bat, std::array<region, 4>& reserved);
+    result<void> read_metadata(const image_reader& file, std::uint64_t offset, std::uint64_t length);
     result<void> check_bat(const image_reader& file, std::span<const region> reserved, std::uint64_t offset, std::uint64_t length) const;
 
     std::uint64_t virtual_size_ = 0;

@@ -36,6 +36,7 @@ int run_job(const importer_config& cfg, progress& prog, const cancel_token& canc
     qemu_img qemu;
     progress_logger logger(prog, std::chrono::seconds(5));
     import_job job(cfg.spec, qemu, prog, cancel);
+    job.reread_origin_with(o.reread.get());
     auto r = job.run(std::move(o.src), o.local_path);
     // A tar reader stops at the archive's end marker: read the rest so the checksum covers every byte.
     if (r && o.checksum && !o.checksum->verified()) {

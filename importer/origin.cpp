@@ -4,6 +4,7 @@
 
 #include "importer/cloud/gcs_source.hpp"
 #include "importer/cloud/s3_source.hpp"
+#include "importer/http/http_range_reader.hpp"
 #include "importer/http/http_source.hpp"
 #include "importer/http/http_url.hpp"
 #include "importer/node_pull.hpp"
@@ -34,8 +35,10 @@ namespace {
 
 // The HTTP or S3 body as the job reads it: the checksum over the raw bytes, and the refusal of an
 // HTML page served where a disk image was expected.
-result<origin> checked_body(const importer_config& cfg, std::unique_ptr<http_source> http, const std::optional<checksum_spec>& sum) {
+result<origin> checked_body(const importer_config& cfg, std::unique_ptr<http_source> http, const std::optional<checksum_spec>& sum,
+                            const cancel_token& cancel) {
     origin o;
+    if (auto spec = http->reread_spec(); spec && !sum) o.reread = std::make_unique<http_range_reader>(std::move(*spec), cancel);
     const auto& type = http->content_type();
     if (cfg.spec.content == content_type::kubevirt && type.rfind("text/", 0) == 0) {
         spdlog::warn("{} is served as {}; importing it as a disk image anyway", http->final_url(), type);
@@ -85,12 +88,12 @@ result<origin> open_origin(const importer_config& cfg, const std::string& endpoi
     if (cfg.source == "gcs") {
         auto object = open_gcs_object(endpoint, cfg.gcs_key_file, cfg.http, cancel);
         if (!object) return object.error();
-        return checked_body(cfg, std::move(*object), *sum);
+        return checked_body(cfg, std::move(*object), *sum, cancel);
     }
     if (cfg.source == "s3") {
         auto object = open_s3_object(endpoint, cfg.http, cancel);
         if (!object) return object.error();
-        return checked_body(cfg, std::move(*object), *sum);
+        return checked_body(cfg, std::move(*object), *sum, cancel);
     }
     // A URL that does not parse is never echoed (it may hold a password): the variable is named instead.
     if (auto u = http_url::parse(endpoint); !u) return error{u.error().code, "IMPORTER_ENDPOINT: " + u.error().context};
@@ -103,7 +106,7 @@ result<origin> open_origin(const importer_config& cfg, const std::string& endpoi
     auto http = http_source::open(endpoint, cfg.pull_method == "node" ? sidecar_http_options(cfg.http) : cfg.http, cancel);
     if (!http) return http.error();
     auto labels = std::move(o.node_labels);
-    auto checked = checked_body(cfg, std::move(*http), *sum);
+    auto checked = checked_body(cfg, std::move(*http), *sum, cancel);
     if (checked) checked->node_labels = std::move(labels);
     return checked;
 }

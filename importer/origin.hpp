@@ -5,6 +5,7 @@
 // HTML page served where a disk image was expected.
 #include "cdi/error.hpp"
 #include "cdi/progress.hpp"
+#include "cdi/range_reader.hpp"
 #include "cdi/source.hpp"
 #include "importer/importer_config.hpp"
 #include "importer/stages/checksum_source.hpp"
@@ -12,6 +13,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -23,6 +25,9 @@ struct origin {
     std::optional<std::filesystem::path> local_path;
     checksum_source* checksum = nullptr;  // owned by src's chain; alive while the job holds it
     std::map<std::string, std::string> node_labels;  // node pull: from the sidecar's /info, read first
+    // HTTP, S3, GCS: the body's bytes read again by position, when the origin takes ranges and holds
+    // them to a validator, and no checksum is to be verified (re-read bytes would escape it).
+    std::unique_ptr<range_reader> reread;
 };
 
 // file:///path or a plain absolute path (our extension for local images; the bench and quick start use it).

@@ -4,6 +4,7 @@
 #include "cdi/error.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -32,6 +33,16 @@ struct proxy_settings {
 struct http_request_body {
     std::string content_type;
     std::string data;
+};
+
+// One byte range of a body already streamed, asked for again (http_range_reader.hpp): the answer
+// must be a 206 of exactly these bytes of the same representation (the same validators).
+struct http_byte_range {
+    std::uint64_t first = 0;
+    std::uint64_t last = 0;                 // inclusive
+    std::optional<std::uint64_t> complete;  // the whole body's length, when the first 200 said it
+    std::string etag;                       // the first 200's validators, as sent ("" when absent)
+    std::string last_modified;
 };
 
 struct http_options {
@@ -78,6 +89,9 @@ struct http_options {
     // to it, and what it returns, when not empty, follows the status in the error's context (an S3
     // error's Code and Message, an OAuth error). It must return one printable line.
     std::function<std::string(std::string_view body)> error_detail;
+    // Set: the GET asks for these bytes only, with If-Range, and anything but a 206 of exactly them
+    // with the same validators is final (errc::truncated); resumed within the range like a body.
+    std::optional<http_byte_range> range;
 };
 
 }  // namespace cdi

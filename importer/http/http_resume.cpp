@@ -76,4 +76,26 @@ result<resume_action> judge_resume(const body_validators& first, std::uint64_t o
     return resume_action::skip_prefix;
 }
 
+result<void> judge_range(const http_byte_range& want, std::uint64_t offset, const http_response_head& answer) {
+    const std::uint64_t first = want.first + offset;
+    const auto no = [&](const std::string& why) {
+        return make_error(errc::truncated, "cannot read bytes " + std::to_string(first) + "-" + std::to_string(want.last) +
+                                               " again: " + why);
+    };
+    if (answer.status != 206) return no("answered " + std::to_string(answer.status) + " instead of 206");
+    if (!want.etag.empty() && answer.etag != want.etag) return no("the ETag changed from " + want.etag + " to " + answer.etag);
+    if (!want.last_modified.empty() && answer.last_modified != want.last_modified)
+        return no("Last-Modified changed from \"" + want.last_modified + "\" to \"" + answer.last_modified + "\"");
+    const auto range = parse_content_range(answer.content_range);
+    if (!range) return no("malformed Content-Range \"" + answer.content_range + "\"");
+    if (range->first != first || range->last != want.last)
+        return no("answered with Content-Range \"" + answer.content_range + "\"");
+    if (want.complete && range->complete && *range->complete != *want.complete)
+        return no("Content-Range \"" + answer.content_range + "\" names another length than the first " + std::to_string(*want.complete));
+    if (answer.content_length && *answer.content_length != range->last - range->first + 1)
+        return no("Content-Length " + std::to_string(*answer.content_length) + " disagrees with Content-Range \"" +
+                  answer.content_range + "\"");
+    return {};
+}
+
 }  // namespace cdi

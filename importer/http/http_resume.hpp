@@ -9,6 +9,7 @@
 // must equal, byte for byte (CRC-64), what was already delivered.
 #include "cdi/error.hpp"
 #include "importer/http/http_connection.hpp"
+#include "importer/http/http_options.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -51,5 +52,13 @@ enum class resume_action {
 // with its range, a 206 to a request without Range, a prefix too long to skip.
 result<resume_action> judge_resume(const body_validators& first, std::uint64_t offset, const http_response_head& again,
                                    std::uint64_t max_skip);
+
+// Judges the answer to a request for bytes [want.first + offset, want.last] of a body streamed
+// earlier (http_options::range; offset bytes of the range already delivered). Only a 206 of exactly
+// those bytes, with the validators the first 200 had, is taken. Errors, all errc::truncated (the
+// bytes cannot be had again; final): another status (a 200: the range was ignored, or If-Range saw
+// another representation), another ETag or Last-Modified, a Content-Range that is malformed or
+// names other bytes or another total, a Content-Length that disagrees with it.
+result<void> judge_range(const http_byte_range& want, std::uint64_t offset, const http_response_head& answer);
 
 }  // namespace cdi

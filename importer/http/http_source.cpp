@@ -43,7 +43,7 @@ result<std::unique_ptr<http_source>> http_source::open(std::string_view url, htt
     if (!proxies) return proxies.error();
     std::unique_ptr<http_source> src(
         new http_source(std::move(*origin), std::move(opts), std::move(*tls), std::move(*proxies), cancel));
-    if (src->opts_.probe_with_head && !src->opts_.post) {
+    if (src->opts_.probe_with_head && !src->opts_.post && !src->opts_.range) {
         if (auto e = src->probe_head()) return *e;
     }
     if (auto r = src->with_retries([s = src.get()] { return s->start_body(); }); !r) return r.error();
@@ -79,8 +79,13 @@ http_request_spec http_source::spec_for(const http_url& url, http::verb method) 
         if (!authorization_.empty()) spec.headers.emplace_back("Authorization", authorization_);
         else if (credentials_) spec.headers.emplace_back("Authorization", basic_authorization(*credentials_));
     }
-    // Without a validator a resume asks for the whole body again (http_resume.hpp).
-    if (const auto validator = first_.if_range(); method == http::verb::get && offset_ > 0 && !validator.empty()) {
+    if (opts_.range && method == http::verb::get) {
+        // A part of a body streamed earlier, held to the same representation.
+        spec.headers.emplace_back("Range", "bytes=" + std::to_string(opts_.range->first + offset_) + "-" + std::to_string(opts_.range->last));
+        const body_validators was{opts_.range->complete, opts_.range->etag, opts_.range->last_modified};
+        if (const auto validator = was.if_range(); !validator.empty()) spec.headers.emplace_back("If-Range", validator);
+    } else if (const auto validator = first_.if_range(); method == http::verb::get && offset_ > 0 && !validator.empty()) {
+        // Without a validator a resume asks for the whole body again (http_resume.hpp).
         spec.headers.emplace_back("Range", "bytes=" + std::to_string(offset_) + "-");
         spec.headers.emplace_back("If-Range", validator);
     }
@@ -146,6 +151,14 @@ error http_source::status_error(const http_response_head& head) const {
 std::optional<http_source::failure> http_source::start_body() {
     if (auto f = fetch(opts_.post ? http::verb::post : http::verb::get)) return f;
     const auto& head = conn_->head();
+    if (opts_.range) {
+        if (head.status >= 500 || head.status == 401 || head.status == 403) return failure{status_error(head), head.status >= 500};
+        if (auto judged = judge_range(*opts_.range, offset_, head); !judged)
+            return failure{error{judged.error().code, final_.authority() + ": " + judged.error().context}, false};
+        body_length_ = opts_.range->last - opts_.range->first + 1;
+        accepts_ranges_ = true;  // resumed within the range
+        return std::nullopt;
+    }
     if (offset_ == 0) {
         if (head.status != 200) {
             auto e = status_error(head);
@@ -260,6 +273,16 @@ result<std::size_t> http_source::read(std::span<std::byte> out) {
         spdlog::warn("transient failure ({}); retry {} of {}", e.message(), failures_, opts_.max_retries);
         if (auto b = backoff(failures_); !b) return b.error();
     }
+}
+
+std::optional<http_reread_spec> http_source::reread_spec() const {
+    if (!accepts_ranges_ || opts_.post || opts_.range || first_.if_range().empty()) return std::nullopt;
+    http_reread_spec spec{origin_.to_string(), opts_, {0, 0, first_.length, first_.etag, first_.last_modified}};
+    spec.options.credentials = credentials_;  // those of the URL's userinfo included
+    spec.options.authorization = authorization_;
+    spec.options.probe_with_head = false;
+    spec.options.error_detail = nullptr;
+    return spec;
 }
 
 std::optional<std::uint64_t> http_source::size_hint() const { return body_length_ ? body_length_ : head_length_; }

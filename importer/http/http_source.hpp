@@ -28,6 +28,15 @@
 
 namespace cdi {
 
+// What it takes to read bytes of a body again by position (http_range_reader.hpp): the original
+// URL and options (credentials, tokens and signing stay bound to the original origin), and the
+// validators every answer must carry.
+struct http_reread_spec {
+    std::string url;
+    http_options options;
+    http_byte_range body;  // first and last unset: filled per request
+};
+
 class http_source final : public source {
 public:
     // Resolves redirects and opens the body: an optional HEAD (failure tolerated, as CDI) and a GET
@@ -51,6 +60,9 @@ public:
     const std::string& content_type() const noexcept { return content_type_; }
     // The URL the body came from, after redirects, without userinfo.
     std::string final_url() const { return final_.to_string(); }
+    // How to read bytes of this body again: only when its origin takes ranges and its first 200
+    // carried a validator (a strong ETag or Last-Modified) that an If-Range can hold it to; a GET.
+    std::optional<http_reread_spec> reread_spec() const;
 
 private:
     struct failure {

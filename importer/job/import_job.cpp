@@ -7,6 +7,7 @@
 #include "convert/image_reader.hpp"
 #include "convert/overlapped_copy.hpp"
 #include "convert/sparse_writer.hpp"
+#include "convert/staged_size_watch.hpp"
 #include "convert/target_sink.hpp"
 #include "importer/stages/counting_source.hpp"
 #include "importer/job/phase_runner.hpp"
@@ -87,6 +88,7 @@ result<phase> import_job::info() {
                  to_string(pipe_->format), pipe_->layers.size(), spec_.target.string(), capacity_);
 
     if (spec_.content == content_type::archive) return phase::transfer_data_dir;
+    origin_is_image_ = pipe_->layers.empty() && pipe_->format != image_format::tar;
     if (pipe_->format == image_format::tar) {
         if (auto r = open_tar_disk(); !r) return r.error();
     }
@@ -224,8 +226,11 @@ result<phase> import_job::transfer_scratch() {
         return file.error();
     }
     sparse_writer sparse(**file);
-    auto copied = overlapped_copy(*pipe_->top, sparse, buffer_.span().first(copy_buffer_size), buffer_.span().last(copy_buffer_size), &cancel_);
+    // A VHDX declaring more than the target holds is refused once its metadata is staged, not after the body.
+    staged_size_watch watched(sparse, pipe_->format, staged_->path(), capacity_);
+    auto copied = overlapped_copy(*pipe_->top, watched, buffer_.span().first(copy_buffer_size), buffer_.span().last(copy_buffer_size), &cancel_);
     if (!copied) {
+        if (watched.refused()) return copied.error();
         if (copied.error().is(errc::too_large)) {
             return make_error(errc::no_space, "scratch space of " + std::to_string(opts.capacity.value_or(0)) +
                                                   " bytes is too small for the image");
@@ -260,6 +265,8 @@ result<phase> import_job::start_stream_convert() {
         opts.spill_limit = scratch->available();
         opts.spill_direct = spec_.page_cache_off;
     }
+    // Host offsets are the body's offsets only when nothing was unwrapped around the image.
+    if (origin_is_image_) opts.reread = reread_;
     auto dec = stream_decode::start(pipe_->format, *pipe_->top, opts);
     if (!dec) return dec.error();
     if (dec->virtual_size() > capacity_) return too_large_error(dec->virtual_size(), capacity_);

@@ -48,6 +48,11 @@ public:
     // of being copied to scratch first: qemu-img can read it at random already.
     result<job_result> run(source_ptr origin, std::optional<std::filesystem::path> origin_path = std::nullopt);
 
+    // Bytes of the origin's body can be read again by position (an HTTP origin taking ranges): a
+    // qcow2 body decoded as it arrives, with no compression layer around it, re-reads what its layout
+    // passes over instead of spilling it to scratch. reread must outlive run(); null: none.
+    void reread_origin_with(range_reader* reread) noexcept { reread_ = reread; }
+
     // Undoes a run() that succeeded when the caller then finds the origin bad (a checksum verified
     // only once the rest of the stream was read): a file target this job created is removed, and so
     // is every path an archive's extraction created or replaced, while what the volume held before
@@ -80,6 +85,8 @@ private:
 
     source_ptr origin_;
     std::optional<std::filesystem::path> origin_path_;
+    range_reader* reread_ = nullptr;
+    bool origin_is_image_ = false;  // the pipeline's top is the origin's body byte for byte
     std::filesystem::path convert_input_;  // the staged scratch file, or the local origin itself
     std::optional<pipeline> pipe_;
     bool block_target_ = false;

@@ -22,6 +22,7 @@ result<stream_decode> stream_decode::start(image_format f, source& src, const st
         o.spill_dir = opts.spill_dir;
         o.spill_limit = opts.spill_limit;
         o.spill_direct = opts.spill_direct;
+        o.reread = opts.reread;
         auto d = qcow2_stream_decoder::start(src, o);
         if (!d) return d.error();
         return stream_decode(std::move(*d));
@@ -55,7 +56,8 @@ result<stream_decode_summary> stream_decode::run(const job_spec& spec, std::uint
         s.stream_bytes = st->stream_bytes;
         s.detail = std::to_string(st->data_clusters) + " data and " + std::to_string(st->compressed_clusters) +
                    " compressed clusters, " + std::to_string(st->window_peak) + " bytes held in memory at most, " +
-                   std::to_string(st->spill_bytes_written) + " bytes spilled to scratch";
+                   std::to_string(st->spill_bytes_written) + " bytes spilled to scratch, " + std::to_string(st->reread_bytes) +
+                   " bytes read again from the origin";
     } else {
         // Grains arrive one at a time: gathered into runs before the writer thread takes them.
         coalescing_output runs(behind);

@@ -27,6 +27,7 @@ struct stream_decode_options {
     std::optional<std::filesystem::path> spill_dir;  // the scratch volume, when the pod has one
     std::uint64_t spill_limit = 0;                   // its free bytes
     bool spill_direct = false;                       // CACHE_MODE=TRYNONE
+    range_reader* reread = nullptr;                  // qcow2: passed-over bytes read again instead of spilled
 };
 
 struct stream_decode_summary {

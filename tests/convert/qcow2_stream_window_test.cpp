@@ -1,5 +1,5 @@
 // stream_window: bytes held in memory up to the limit, then (given a spill directory) in the spill
-// file, read back across the boundary; releases as if every piece were cut at cluster boundaries;
+// file, read back across the boundary, or (given an origin that serves bytes again) as positions; releases as if every piece were cut at cluster boundaries;
 // the spill accounting given back on release and clear. Every spilling case runs buffered and with
 // O_DIRECT (the temporary directory is under /var/tmp, not tmpfs, unless CDI_TEST_TMPDIR says otherwise).
 #include "convert/qcow2_stream_window.hpp"
@@ -178,6 +178,51 @@ TEST_P(qcow2_stream_window_spill, refuses_spill_past_its_limit_as_no_space_witho
 
 INSTANTIATE_TEST_SUITE_P(io, qcow2_stream_window_spill, ::testing::Values(false, true),
                          [](const auto& p) { return p.param ? "direct" : "buffered"; });
+
+// With an origin that serves bytes again (remote): past the memory limit only positions are kept;
+// copy_out names the parts to read again, and releases cut them at cluster boundaries as spills do.
+TEST(qcow2_stream_window_remote, keeps_positions_past_the_memory_limit_and_names_them_in_copy_out) {
+    stream_window w(1024, 512, std::nullopt, true);
+    ASSERT_TRUE(w.put(0, stream(0, 4096)));
+    EXPECT_EQ(w.held(), 1024u);
+    EXPECT_EQ(w.remote_bytes(), 3072u);
+    std::vector<std::byte> out(2048);
+    std::vector<range_part> reread;
+    ASSERT_TRUE(*w.copy_out(512, out, &reread));
+    ASSERT_EQ(reread.size(), 1u);
+    EXPECT_EQ(reread[0].offset, 1024u);
+    EXPECT_EQ(reread[0].out.data(), out.data() + 512);
+    EXPECT_EQ(reread[0].out.size(), 1536u);
+    EXPECT_EQ(std::vector<std::byte>(out.begin(), out.begin() + 512), stream(512, 512)) << "the part in memory is copied";
+    EXPECT_FALSE(w.copy_out(1024, out)) << "without a list, positions cannot be served";
+    EXPECT_FALSE(*w.copy_out(4000, out, &reread)) << "past what went by";
+}
+
+TEST(qcow2_stream_window_remote, releases_positions_as_if_cut_at_cluster_boundaries) {
+    stream_window w(0, 512, std::nullopt, true);
+    ASSERT_TRUE(w.put(100, stream(100, 2000)));  // one run, 100..2100
+    w.release(512, 512);                         // the cluster 512..1024 goes
+    std::vector<range_part> reread;
+    std::vector<std::byte> out(512);
+    EXPECT_FALSE(*w.copy_out(512, out, &reread));
+    EXPECT_TRUE(*w.copy_out(0 + 100, std::span(out).first(412), &reread));
+    EXPECT_TRUE(*w.copy_out(1024, out, &reread));
+    w.release(1100, 100);  // inside a cluster: nothing goes, as for a piece in memory
+    EXPECT_TRUE(*w.copy_out(1100, std::span(out).first(100), &reread));
+    w.clear();
+    EXPECT_FALSE(*w.copy_out(1024, out, &reread));
+}
+
+TEST(qcow2_stream_window_remote, hands_over_to_the_spill_file_past_its_bound_on_positions) {
+    test::temp_dir tmp;
+    stream_window w(0, 512, spill_options{tmp.path(), 1u << 20, false}, true);
+    // Runs separated by one byte never merge: one index entry each.
+    for (std::uint64_t i = 0; i < stream_window::max_remote_runs; ++i) ASSERT_TRUE(w.put(i * 2, stream(i * 2, 1)));
+    EXPECT_EQ(w.spill_bytes_written(), 0u);
+    ASSERT_TRUE(w.put(stream_window::max_remote_runs * 2, stream(stream_window::max_remote_runs * 2, 100)));
+    EXPECT_EQ(w.spill_bytes_written(), 100u);
+    EXPECT_TRUE(reads_back(w, stream_window::max_remote_runs * 2, 100));
+}
 
 }  // namespace
 }  // namespace cdi

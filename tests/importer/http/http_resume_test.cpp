@@ -1,5 +1,5 @@
 // The pure resume rules (issue 12 item 9): which validator If-Range sends, Content-Range parsing,
-// and the judgement of a resume's answer.
+// the judgement of a resume's answer, and of a range read again (issue 14).
 #include "importer/http/http_resume.hpp"
 
 #include <gtest/gtest.h>
@@ -95,6 +95,36 @@ TEST(http_resume, a_200_to_a_range_request_is_skipped_only_when_small_and_unchan
     EXPECT_FALSE(judge_resume(with_etag, 400, answer(200, 1000, {}, "\"v1\""), 100));  // too much to skip
     EXPECT_FALSE(judge_resume(with_etag, 400, answer(200, 1000, {}, "\"v2\""), max_skip));  // If-Range failed: changed
     EXPECT_FALSE(judge_resume(with_etag, 400, answer(200, 999, {}, "\"v1\""), max_skip));
+}
+
+// Bytes 100..599 of the body whose first 200 had with_etag's validators.
+const http_byte_range wanted{100, 599, 1000, "\"v1\"", "Tue, 01 Dec 2026 10:00:00 GMT"};
+
+TEST(http_resume, takes_a_range_read_again_only_as_a_206_of_exactly_those_bytes_of_the_same_body) {
+    const std::string lm = "Tue, 01 Dec 2026 10:00:00 GMT";
+    EXPECT_TRUE(judge_range(wanted, 0, answer(206, 500, "bytes 100-599/1000", "\"v1\"", lm)));
+    EXPECT_TRUE(judge_range(wanted, 0, answer(206, std::nullopt, "bytes 100-599/*", "\"v1\"", lm)));
+    // Resumed after 50 bytes of the range: the rest of it.
+    EXPECT_TRUE(judge_range(wanted, 50, answer(206, 450, "bytes 150-599/1000", "\"v1\"", lm)));
+}
+
+TEST(http_resume, refuses_a_range_read_again_from_another_body_or_of_other_bytes_as_truncated) {
+    const std::string lm = "Tue, 01 Dec 2026 10:00:00 GMT";
+    const auto refused = [](const result<void>& r, const std::string& needle) {
+        ASSERT_FALSE(r);
+        EXPECT_TRUE(r.error().is(errc::truncated)) << r.error().message();
+        EXPECT_NE(r.error().context.find(needle), std::string::npos) << r.error().message();
+    };
+    refused(judge_range(wanted, 0, answer(200, 1000, {}, "\"v1\"", lm)), "answered 200 instead of 206");
+    refused(judge_range(wanted, 0, answer(206, 500, "bytes 100-599/1000", "\"v2\"", lm)), "the ETag changed");
+    refused(judge_range(wanted, 0, answer(206, 500, "bytes 100-599/1000", "", lm)), "the ETag changed");
+    refused(judge_range(wanted, 0, answer(206, 500, "bytes 100-599/1000", "\"v1\"", "Wed, 02 Dec 2026 10:00:00 GMT")),
+            "Last-Modified changed");
+    refused(judge_range(wanted, 0, answer(206, 500, "bytes 101-600/1000", "\"v1\"", lm)), "answered with Content-Range");
+    refused(judge_range(wanted, 0, answer(206, 900, "bytes 100-999/1000", "\"v1\"", lm)), "answered with Content-Range");
+    refused(judge_range(wanted, 0, answer(206, 500, "bytes 100-599/2000", "\"v1\"", lm)), "another length");
+    refused(judge_range(wanted, 0, answer(206, 400, "bytes 100-599/1000", "\"v1\"", lm)), "disagrees with Content-Range");
+    refused(judge_range(wanted, 0, answer(206, 500, "bytes 100-599", "\"v1\"", lm)), "malformed Content-Range");
 }
 
 }  // namespace
