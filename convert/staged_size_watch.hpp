@@ -7,7 +7,9 @@
 //
 // A sink in front of the staged file's writer: everything passes through unchanged; when the bytes
 // passed first reach 4, 8, 16, 32 and 64 MiB, the file written so far is read with the inspector's own
-// parser (vhdx_header::read_geometry). A size over the capacity ends the staging with
+// parser (vhdx_header::read_geometry). Only bytes physically in the file count: a writer keeps
+// trailing zeros back as a hole, so the regions are seen once data lands past them (qemu-img's
+// layout: metadata at 3 MiB, first payload block at 8 MiB, decided at the 16 MiB check). A size over the capacity ends the staging with
 // too_large_error — CDI's capacity words, what the inspector says of the same bytes after staging —
 // and refused() is set. A header it cannot read yet, or at all, decides nothing: the inspector reads
 // the whole staged file afterwards and names the cause.
