@@ -22,6 +22,9 @@
 #   MEMLIMIT_SERVER    default <repo>/build/server/cdi-uploadserver
 #   MEMLIMIT_ONLY      subset of: http upload registry (default all, in that order)
 #   MEMLIMIT_GZIP_LEVEL  gzip level of the containerdisk's layer (default 6, as docker and buildah)
+#   MEMLIMIT_TARGET_FS   when set (a size, e.g. 120G): the target directory is on a fresh ext4 of that
+#                      size, a sparse file on a loop device, so a disk larger than this machine's free
+#                      space has a volume whose capacity (CDI's: the free space) holds it
 # Needs the cgroup-v1 memory controller at /sys/fs/cgroup/memory, nginx, docker-registry, skopeo,
 # curl, jq, openssl, qemu-img, /usr/bin/python3, GNU time (/usr/bin/time).
 # shellcheck disable=SC2016
@@ -88,7 +91,15 @@ target=$work/target scratch=$work/scratch
 cg=$memcg/cdi-memlimit-$$
 rm -rf "$work"
 mkdir -p "$work"
-pids_to_stop=() job_pid=""
+pids_to_stop=() job_pid="" target_loop=""
+if [[ -n ${MEMLIMIT_TARGET_FS:-} ]]; then
+  truncate -s "$(bench_bytes "$MEMLIMIT_TARGET_FS")" "$work/target-fs.img"
+  mkfs.ext4 -q -F -E lazy_itable_init=1,lazy_journal_init=1 "$work/target-fs.img"
+  target_loop=$(losetup --find --show "$work/target-fs.img")
+  mkdir -p "$work/target-fs"
+  mount "$target_loop" "$work/target-fs"
+  target=$work/target-fs/target
+fi
 
 # Stops what is left (the job, nginx, the registry: all started here, by pid), removes the cgroup
 # once empty and the targets.
@@ -102,6 +113,11 @@ cleanup() {
   wait 2> /dev/null || true
   cgroup_remove
   rm -rf "$target" "$scratch"
+  if [[ -n $target_loop ]]; then
+    umount "$work/target-fs" || true
+    losetup -d "$target_loop" || true
+    rm -f "$work/target-fs.img"
+  fi
 }
 cgroup_remove() {
   [[ -d $cg ]] || return 0
