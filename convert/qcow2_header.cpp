@@ -4,6 +4,7 @@
 #include <array>
 #include <bit>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,21 @@ error truncated(std::string_view what, std::uint64_t end, std::uint64_t file_siz
     return make_error(errc::corrupt_image, "qcow2 image is truncated: " + std::string(what) + " ends at " +
                                                std::to_string(end) + ", file is " + std::to_string(file_size) +
                                                " bytes");
+}
+
+// qemu's qcow2_validate_table, run on every open for the L1, refcount and snapshot tables whatever
+// their entry count (an empty snapshot table's offset too): the table cluster-aligned and its end
+// within INT64_MAX (qemu passes offsets as int64_t). Each caller checks its own size limit first.
+std::optional<error> qemu_table_refusal(std::string_view what, std::uint64_t offset, std::uint64_t entries, std::uint64_t entry_len,
+                                        std::uint64_t cluster_size) {
+    constexpr std::uint64_t int64_max = 0x7fffffffffffffffull;
+    if (offset % cluster_size != 0) {
+        return make_error(errc::corrupt_image, "qcow2 " + std::string(what) + " offset " + hex(offset) + " is not cluster-aligned");
+    }
+    if (entries > int64_max / entry_len || int64_max - entries * entry_len < offset) {
+        return make_error(errc::corrupt_image, "qcow2 " + std::string(what) + " at " + hex(offset) + " ends past 2^63");
+    }
+    return std::nullopt;
 }
 
 std::string bit_list(std::uint64_t bits) {
@@ -220,8 +236,8 @@ result<void> qcow2_header::check_tables(const image_reader* file) const {
         return make_error(errc::corrupt_image, "qcow2 L1 table of " + std::to_string(l1_size_) + " entries is too small for virtual size " +
                                                    std::to_string(size_) + " (needs " + std::to_string(needed) + ")");
     }
+    if (auto e = qemu_table_refusal("L1 table", l1_offset_, l1_size_, 8, cluster_size_)) return *e;
     if (l1_size_ > 0) {
-        if (l1_offset_ % cluster_size_ != 0) return make_error(errc::corrupt_image, "qcow2 L1 table offset " + hex(l1_offset_) + " is not cluster-aligned");
         const std::uint64_t bytes = static_cast<std::uint64_t>(l1_size_) * 8;
         if (file && !file->contains(l1_offset_, bytes)) return truncated("L1 table", l1_offset_ + bytes, file->size());
     }
@@ -231,17 +247,14 @@ result<void> qcow2_header::check_tables(const image_reader* file) const {
     if (ref_bytes > max_reftable_bytes) {
         return make_error(errc::corrupt_image, "qcow2 refcount table of " + std::to_string(reftable_clusters_) + " clusters is too large");
     }
-    if (reftable_offset_ % cluster_size_ != 0) {
-        return make_error(errc::corrupt_image, "qcow2 refcount table offset " + hex(reftable_offset_) + " is not cluster-aligned");
-    }
+    if (auto e = qemu_table_refusal("refcount table", reftable_offset_, reftable_clusters_, cluster_size_, cluster_size_)) return *e;
     if (file && !file->contains(reftable_offset_, ref_bytes)) return truncated("refcount table", reftable_offset_ + ref_bytes, file->size());
     if (nb_snapshots_ > max_snapshots) {
         return make_error(errc::corrupt_image, "qcow2 image has " + std::to_string(nb_snapshots_) + " snapshots (more than 65536)");
     }
+    // sizeof(QCowSnapshotHeader): 40 bytes. Checked with no snapshots too, as qemu does.
+    if (auto e = qemu_table_refusal("snapshot table", snapshots_offset_, nb_snapshots_, 40, cluster_size_)) return *e;
     if (nb_snapshots_ > 0 && file) {
-        if (snapshots_offset_ % cluster_size_ != 0) {
-            return make_error(errc::corrupt_image, "qcow2 snapshot table offset " + hex(snapshots_offset_) + " is not cluster-aligned");
-        }
         if (auto r = check_snapshots(*file); !r) return r.error();
     }
     return {};

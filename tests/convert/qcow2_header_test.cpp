@@ -2,6 +2,8 @@
 // backing), C7 (versions, feature bits), C8 (iotests-080 table and extension bombs), C10 (truncation).
 #include "tests/convert/inspect_expect.hpp"
 
+#include "convert/qcow2_header.hpp"
+
 using cdi::errc;
 using cdi::image_format;
 using cdi::test::expect_refused;
@@ -188,6 +190,51 @@ TEST_F(qcow2_header, refuses_snapshot_with_too_much_extra_data) {
     cdi::test::must_run("qemu-img snapshot -c first " + h::q(p));
     h::poke_be32(p, h::peek_be(p, 64, 8) + 36, 5000);
     expect_refused(inspect(p, image_format::qcow2), errc::corrupt_image, "qcow2 snapshot 0 has 5000 bytes of extra data");
+}
+
+// qemu's qcow2_validate_table runs on every open for the L1, refcount and snapshot tables whatever
+// their size: each refusal below is checked against qemu-img first, then against us, both through the
+// inspector (a staged file) and through the stream decoder's header check (no file: the fuzzing
+// finding `snapshot-table-past-int64-max` was accepted there).
+::testing::AssertionResult qemu_refuses(const fs::path& p, const std::string& words) {
+    const auto r = cdi::test::run_command("qemu-img info -f qcow2 " + h::q(p) + " 2>&1");
+    if (r.status != 0 && r.output.find(words) != std::string::npos) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << "qemu-img: status " << r.status << ": " << r.output;
+}
+
+void expect_stream_head_refused(const fs::path& p, const std::string& needle) {
+    const auto bytes = cdi::test::read_file_bytes(p);
+    auto r = cdi::qcow2_header::read_stream_head(std::span(bytes).first(std::min<std::size_t>(bytes.size(), 65536)));
+    ASSERT_FALSE(r.has_value()) << "the stream's header check accepted " << p;
+    EXPECT_TRUE(r.error().is(errc::corrupt_image)) << r.error().message();
+    EXPECT_NE(r.error().context.find(needle), std::string::npos) << r.error().message();
+}
+
+TEST_F(qcow2_header, refuses_a_misaligned_snapshot_table_even_with_no_snapshots_like_qemu) {
+    const auto p = h::qcow2_v3(d());
+    h::poke_be64(p, 64, 0x123);
+    ASSERT_TRUE(qemu_refuses(p, "Snapshot table offset invalid"));
+    expect_refused(inspect(p, image_format::qcow2), errc::corrupt_image, "qcow2 snapshot table offset 0x123 is not cluster-aligned");
+    expect_stream_head_refused(p, "snapshot table offset 0x123 is not cluster-aligned");
+}
+
+TEST_F(qcow2_header, refuses_a_snapshot_table_ending_past_2_63_like_qemu) {
+    const auto p = h::qcow2_v3(d());
+    // Cluster-aligned (64 KiB), 64 KiB below 2^63, and 4096 snapshots of 40 bytes need 160 KiB.
+    h::poke_be32(p, 60, 4096);
+    h::poke_be64(p, 64, 0x7fffffffffff0000ull);
+    ASSERT_TRUE(qemu_refuses(p, "Snapshot table offset invalid"));
+    expect_refused(inspect(p, image_format::qcow2), errc::corrupt_image, "qcow2 snapshot table at 0x7fffffffffff0000 ends past 2^63");
+    expect_stream_head_refused(p, "snapshot table at 0x7fffffffffff0000 ends past 2^63");
+}
+
+TEST_F(qcow2_header, refuses_a_misaligned_l1_table_of_an_empty_image_like_qemu) {
+    const auto p = d() / "empty.qcow2";
+    cdi::test::must_run("qemu-img create -q -f qcow2 " + h::q(p) + " 0");
+    h::poke_be64(p, 40, 0x123);
+    ASSERT_TRUE(qemu_refuses(p, "Active L1 table offset invalid"));
+    expect_refused(inspect(p, image_format::qcow2), errc::corrupt_image, "qcow2 L1 table offset 0x123 is not cluster-aligned");
+    expect_stream_head_refused(p, "L1 table offset 0x123 is not cluster-aligned");
 }
 
 }  // namespace
