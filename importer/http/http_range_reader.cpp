@@ -61,7 +61,7 @@ result<void> http_range_reader::fetch(const range_fetch& f, std::span<const rang
     o.range->first = f.first;
     o.range->last = f.last;
     requests_.fetch_add(1, std::memory_order_relaxed);
-    auto src = http_source::open(spec_.url, std::move(o), cancel_);
+    auto src = http_source::open(spec_.url, std::move(o), cancel_, spec_.tls);
     if (!src) return src.error();
     std::vector<std::byte> buf(256u << 10);
     std::uint64_t at = f.first;

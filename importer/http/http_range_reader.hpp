@@ -34,8 +34,8 @@ std::vector<range_fetch> plan_range_fetches(std::span<const range_part> parts, s
 struct http_range_reader_options {
     unsigned connections = 4;             // requests in flight at most
     std::uint64_t max_gap = 64u << 10;    // bytes between two parts fetched rather than asked for twice
-    std::uint64_t max_span = 2u << 20;    // bytes one request asks for at most (a batch spreads over the connections)
-    std::uint64_t batch_bytes = 8u << 20; // what callers gather into one read
+    std::uint64_t max_span = 1u << 20;    // bytes one request asks for at most (a batch spreads over the connections)
+    std::uint64_t batch_bytes = 4u << 20; // what callers gather into one read
 };
 
 class http_range_reader final : public range_reader {

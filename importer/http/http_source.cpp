@@ -35,14 +35,20 @@ std::uint64_t crc64(std::uint64_t crc, std::span<const std::byte> data) {
 }  // namespace
 
 result<std::unique_ptr<http_source>> http_source::open(std::string_view url, http_options opts, const cancel_token& cancel) {
-    auto origin = http_url::parse(url);
-    if (!origin) return origin.error();
     auto tls = tls_client_context::create(opts);
     if (!tls) return tls.error();
+    return open(url, std::move(opts), cancel, std::make_shared<tls_client_context>(std::move(*tls)));
+}
+
+result<std::unique_ptr<http_source>> http_source::open(std::string_view url, http_options opts, const cancel_token& cancel,
+                                                       std::shared_ptr<tls_client_context> tls) {
+    if (!tls) return open(url, std::move(opts), cancel);
+    auto origin = http_url::parse(url);
+    if (!origin) return origin.error();
     auto proxies = proxy_selector::create(opts.proxy);
     if (!proxies) return proxies.error();
     std::unique_ptr<http_source> src(
-        new http_source(std::move(*origin), std::move(opts), std::move(*tls), std::move(*proxies), cancel));
+        new http_source(std::move(*origin), std::move(opts), std::move(tls), std::move(*proxies), cancel));
     if (src->opts_.probe_with_head && !src->opts_.post && !src->opts_.range) {
         if (auto e = src->probe_head()) return *e;
     }
@@ -50,7 +56,7 @@ result<std::unique_ptr<http_source>> http_source::open(std::string_view url, htt
     return src;
 }
 
-http_source::http_source(http_url origin, http_options opts, tls_client_context tls, proxy_selector proxies,
+http_source::http_source(http_url origin, http_options opts, std::shared_ptr<tls_client_context> tls, proxy_selector proxies,
                          const cancel_token& cancel)
     : origin_(std::move(origin)), final_(origin_), opts_(std::move(opts)), credentials_(opts_.credentials),
       authorization_(opts_.authorization), cancel_(cancel), tls_(std::move(tls)), proxies_(std::move(proxies)) {
@@ -104,7 +110,7 @@ std::optional<http_source::failure> http_source::fetch(http::verb method) {
     const http_timeouts timeouts{connect, method == http::verb::head ? connect : opts_.idle_timeout};
     unsigned authorizations = 0;
     for (unsigned hops = 0;; ++hops) {
-        conn_ = std::make_unique<http_connection>(ioc_, &tls_, timeouts, cancel_, opts_.user_agent);
+        conn_ = std::make_unique<http_connection>(ioc_, tls_.get(), timeouts, cancel_, opts_.user_agent);
         if (auto r = conn_->request(url, proxies_.proxy_for(url), spec_for(url, method)); !r)
             return failure{r.error(), is_transient(r.error())};
         const auto& head = conn_->head();
@@ -277,7 +283,7 @@ result<std::size_t> http_source::read(std::span<std::byte> out) {
 
 std::optional<http_reread_spec> http_source::reread_spec() const {
     if (!accepts_ranges_ || opts_.post || opts_.range || first_.if_range().empty()) return std::nullopt;
-    http_reread_spec spec{origin_.to_string(), opts_, {0, 0, first_.length, first_.etag, first_.last_modified}};
+    http_reread_spec spec{origin_.to_string(), opts_, {0, 0, first_.length, first_.etag, first_.last_modified}, tls_};
     spec.options.credentials = credentials_;  // those of the URL's userinfo included
     spec.options.authorization = authorization_;
     spec.options.probe_with_head = false;

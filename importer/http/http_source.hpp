@@ -35,6 +35,9 @@ struct http_reread_spec {
     std::string url;
     http_options options;
     http_byte_range body;  // first and last unset: filled per request
+    // The body's own TLS context (its trust, from the same options), shared by every request instead
+    // of loading the system roots again for each (OpenSSL's contexts take concurrent connections).
+    std::shared_ptr<tls_client_context> tls;
 };
 
 class http_source final : public source {
@@ -47,6 +50,9 @@ public:
     // errc::timeout (no response within idle_timeout), errc::canceled, errc::proxy (a proxy that
     // sent bytes after its CONNECT answer: final). cancel must outlive the source.
     static result<std::unique_ptr<http_source>> open(std::string_view url, http_options opts, const cancel_token& cancel);
+    // The same with a TLS context made once from the same options (http_reread_spec::tls).
+    static result<std::unique_ptr<http_source>> open(std::string_view url, http_options opts, const cancel_token& cancel,
+                                                     std::shared_ptr<tls_client_context> tls);
 
     http_source(const http_source&) = delete;
     http_source& operator=(const http_source&) = delete;
@@ -70,7 +76,8 @@ private:
         bool transient;
     };
 
-    http_source(http_url origin, http_options opts, tls_client_context tls, proxy_selector proxies, const cancel_token& cancel);
+    http_source(http_url origin, http_options opts, std::shared_ptr<tls_client_context> tls, proxy_selector proxies,
+                const cancel_token& cancel);
 
     http_request_spec spec_for(const http_url& url, boost::beast::http::verb method) const;
     // One request chain: the request and its redirects. On success conn_ holds the final response.
@@ -91,7 +98,7 @@ private:
     std::string authorization_;  // replaces credentials_ when set (http_options::authorization/authorize)
     const cancel_token& cancel_;
     boost::asio::io_context ioc_;  // private: every wait of this source runs here, on the caller's thread
-    tls_client_context tls_;
+    std::shared_ptr<tls_client_context> tls_;
     proxy_selector proxies_;
     std::unique_ptr<http_connection> conn_;
 
