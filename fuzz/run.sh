@@ -55,8 +55,10 @@ run_one() {  # run_one NAME SECONDS ROOT BUILD
   /usr/bin/time -f "cpu_seconds: %U user %S system" -a -o "$log" \
     "$bin" "${args[@]}" "${extra[@]}" -max_total_time="$secs" "$corpus" "$seeds" >>"$log" 2>&1 || status=$?
   local execs cov
-  execs=$(grep -ao 'stat::number_of_executed_units: [0-9]*' "$log" | tail -1 | awk '{print $2}')
-  [[ -n $execs ]] || execs=$(grep -ao '^#[0-9]*' "$log" | tail -1 | tr -d '#')  # -fork mode's progress lines
+  # -fork mode: the parent's progress lines ("#N: … job: K") count every child's runs; a child's
+  # final stats count only its own.
+  execs=$(grep -a ' job: [0-9]' "$log" | grep -ao '^#[0-9]*' | tail -1 | tr -d '#')
+  [[ -n $execs ]] || execs=$(grep -ao 'stat::number_of_executed_units: [0-9]*' "$log" | tail -1 | awk '{print $2}')
   cov=$(grep -ao 'cov: [0-9]*' "$log" | tail -1 | awk '{print $2}')
   if ((status != 0)) || compgen -G "$build/findings/$name-*" >/dev/null; then  # -ignore_crashes exits 0
     echo "FAIL  $name (exit $status; see $log and $build/findings/$name-*)"
