@@ -23,7 +23,6 @@ public:
         return {};
     }
     std::uint64_t batch_bytes() const noexcept override { return 64u << 10; }
-    std::uint64_t bytes_fetched() const noexcept override { return 0; }
 
 private:
     std::span<const std::byte> image_;

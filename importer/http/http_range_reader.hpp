@@ -45,7 +45,8 @@ public:
 
     result<void> read(std::span<const range_part> parts) override;
     std::uint64_t batch_bytes() const noexcept override { return opts_.batch_bytes; }
-    std::uint64_t bytes_fetched() const noexcept override { return fetched_.load(std::memory_order_relaxed); }
+    // Bytes fetched so far, coalescing gaps included.
+    std::uint64_t bytes_fetched() const noexcept { return fetched_.load(std::memory_order_relaxed); }
     std::uint64_t requests() const noexcept { return requests_.load(std::memory_order_relaxed); }
 
 private:

@@ -30,8 +30,6 @@ public:
     virtual result<void> read(std::span<const range_part> parts) = 0;
     // Bytes the caller should gather into one read at most (the memory it holds for them).
     virtual std::uint64_t batch_bytes() const noexcept { return 4u << 20; }
-    // Bytes read so far (each fetched byte counted once, coalescing gaps included).
-    virtual std::uint64_t bytes_fetched() const noexcept = 0;
 };
 
 }  // namespace cdi

@@ -15,6 +15,7 @@ namespace h = test::hostile;
 using test::decode_stream;
 using test::expect_same_as_qemu_img;
 using test::expect_stream_refused;
+using test::l1_at_end;
 using test::must_run;
 
 class qcow2_stream_decoder_test : public ::testing::Test {
@@ -154,17 +155,7 @@ TEST_F(qcow2_stream_decoder_test, decodes_image_written_in_shuffled_guest_order)
     EXPECT_EQ(expect_same_as_qemu_img(p, d()).window_peak, 0u);
 }
 
-// An L1 table moved past the data (a resize beyond what the first L1 covers): every L2 table and data
-// cluster passes before the L1 names them, so all of it is held in the window. The tests read in
-// 4 KiB chunks: within one chunk, claims are served from the chunk itself.
-fs::path l1_at_end(const fs::path& dir) {
-    const auto p = dir / "l1end.qcow2";
-    must_run("qemu-img create -q -f qcow2 -o cluster_size=512 " + h::q(p) + " 32M");
-    must_run("qemu-io -f qcow2 -c 'write -P 0x42 0 256k' -c 'write -P 0x43 16M 64k' " + h::q(p) + " >/dev/null");
-    must_run("qemu-img resize -q " + h::q(p) + " 256M");
-    return p;
-}
-
+// The tests below read in 4 KiB chunks: within one chunk, claims are served from the chunk itself.
 TEST_F(qcow2_stream_decoder_test, decodes_l1_table_at_the_end_through_the_window) {
     const auto p = l1_at_end(d());
     ASSERT_GT(h::peek_be(p, 40, 8), 300u << 10) << "the resize should have moved the L1 table past the data";
@@ -215,13 +206,7 @@ TEST_F(qcow2_stream_decoder_test, decodes_compressed_image_with_l1_table_at_the_
     // last sector of the one before: all of them pass before the L1 names them, so the window must not
     // forget a shared sector when the first extent takes its bytes. 512-byte clusters: an L1 cluster
     // maps 2 MiB, so growing 8 MiB to 16 MiB moves the L1.
-    const auto src = d() / "c.raw";
-    must_run("qemu-img create -q -f raw " + h::q(src) + " 8M");
-    must_run("head -c 2M /dev/urandom | base64 | dd of=" + h::q(src) + " bs=1M seek=3 conv=notrunc status=none");
-    must_run("qemu-io -f raw -c 'write -P 0x42 7M 8k' " + h::q(src) + " >/dev/null");  // 8-byte extents, packed last
-    const auto p = d() / "c-l1end.qcow2";
-    must_run("qemu-img convert -c -f raw -O qcow2 -o cluster_size=512 " + h::q(src) + " " + h::q(p));
-    must_run("qemu-img resize -q " + h::q(p) + " 16M");
+    const auto p = test::compressed_l1_at_end(d());
     ASSERT_GT(h::peek_be(p, 40, 8), 1u << 20) << "the resize should have moved the L1 table past the data";
     qcow2_stream_options in_memory;
     in_memory.chunk = 4096;

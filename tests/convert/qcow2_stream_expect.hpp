@@ -50,6 +50,30 @@ inline qcow2_stream_stats expect_same_as_qemu_img(const fs::path& image, const f
     return *d.stats;
 }
 
+// An L1 table moved past the data (a resize beyond what the first L1 covers): every L2 table and data
+// cluster passes before the L1 names them. 512-byte clusters, 256 MiB virtual, 320 KiB of data.
+inline fs::path l1_at_end(const fs::path& dir) {
+    const auto p = dir / "l1end.qcow2";
+    must_run("qemu-img create -q -f qcow2 -o cluster_size=512 " + hostile::q(p) + " 32M");
+    must_run("qemu-io -f qcow2 -c 'write -P 0x42 0 256k' -c 'write -P 0x43 16M 64k' " + hostile::q(p) + " >/dev/null");
+    must_run("qemu-img resize -q " + hostile::q(p) + " 256M");
+    return p;
+}
+
+// Compressed extents (qemu-img convert -c, 512-byte clusters) with the L1 past them: they share sectors
+// with their neighbours, and tiny ones (8-byte extents, packed last) lie wholly inside the last sector
+// of the one before. An L1 cluster maps 2 MiB, so growing 8 MiB to 16 MiB moves the L1.
+inline fs::path compressed_l1_at_end(const fs::path& dir) {
+    const auto src = dir / "c.raw";
+    must_run("qemu-img create -q -f raw " + hostile::q(src) + " 8M");
+    must_run("head -c 2M /dev/urandom | base64 | dd of=" + hostile::q(src) + " bs=1M seek=3 conv=notrunc status=none");
+    must_run("qemu-io -f raw -c 'write -P 0x42 7M 8k' " + hostile::q(src) + " >/dev/null");
+    const auto p = dir / "c-l1end.qcow2";
+    must_run("qemu-img convert -c -f raw -O qcow2 -o cluster_size=512 " + hostile::q(src) + " " + hostile::q(p));
+    must_run("qemu-img resize -q " + hostile::q(p) + " 16M");
+    return p;
+}
+
 inline void expect_stream_refused(const stream_decode& d, errc e, const std::string& needle) {
     ASSERT_FALSE(d.stats.has_value()) << "decoded";
     EXPECT_TRUE(d.stats.error().is(e)) << d.stats.error().message();

@@ -34,7 +34,7 @@ public:
         return {};
     }
     std::uint64_t batch_bytes() const noexcept override { return batch_; }
-    std::uint64_t bytes_fetched() const noexcept override { return fetched_; }
+    std::uint64_t bytes_fetched() const noexcept { return fetched_; }
     unsigned reads() const { return reads_; }
     void fail_from(unsigned n) { fail_at_ = n; }
 
@@ -54,15 +54,8 @@ protected:
     }
     const fs::path& d() const { return dir_.path(); }
 
-    // An L1 table moved past the data (as in qcow2_stream_decoder_test): all of it passes before the
-    // L1, then the L2 tables, names it.
-    fs::path l1_at_end() {
-        const auto p = d() / "l1end.qcow2";
-        must_run("qemu-img create -q -f qcow2 -o cluster_size=512 " + h::q(p) + " 32M");
-        must_run("qemu-io -f qcow2 -c 'write -P 0x42 0 256k' -c 'write -P 0x43 16M 64k' " + h::q(p) + " >/dev/null");
-        must_run("qemu-img resize -q " + h::q(p) + " 256M");
-        return p;
-    }
+    // The L1 table past all the data (qcow2_stream_expect.hpp): it all passes before a table names it.
+    fs::path l1_at_end() { return test::l1_at_end(d()); }
     // Options with a 64 KiB window and a scratch directory that must stay unused.
     qcow2_stream_options with(range_reader& r) {
         fs::create_directories(d() / "scratch");
@@ -96,13 +89,7 @@ TEST_F(qcow2_stream_reread_test, reads_passed_over_bytes_again_instead_of_spilli
 TEST_F(qcow2_stream_reread_test, reads_compressed_extents_sharing_sectors_again_byte_for_byte) {
     // Compressed extents packed byte by byte, tiny ones inside their neighbour's last sector, all
     // passing before the L1 (qcow2_stream_decoder_test has the same image through scratch).
-    const auto src = d() / "c.raw";
-    must_run("qemu-img create -q -f raw " + h::q(src) + " 8M");
-    must_run("head -c 2M /dev/urandom | base64 | dd of=" + h::q(src) + " bs=1M seek=3 conv=notrunc status=none");
-    must_run("qemu-io -f raw -c 'write -P 0x42 7M 8k' " + h::q(src) + " >/dev/null");
-    const auto p = d() / "c-l1end.qcow2";
-    must_run("qemu-img convert -c -f raw -O qcow2 -o cluster_size=512 " + h::q(src) + " " + h::q(p));
-    must_run("qemu-img resize -q " + h::q(p) + " 16M");
+    const auto p = test::compressed_l1_at_end(d());
     ASSERT_GT(h::peek_be(p, 40, 8), 1u << 20) << "the resize should have moved the L1 table past the data";
     file_ranges ranges(p);
     const auto s = expect_same_as_qemu_img(p, d(), with(ranges), 1000);
