@@ -12,8 +12,6 @@
 namespace cdi {
 namespace {
 
-constexpr std::uint64_t sector = 512;
-
 
 std::uint64_t clamp_len(std::uint64_t guest, std::uint64_t len, std::uint64_t vsize) {
     if (guest >= vsize) return 0;
@@ -73,9 +71,9 @@ result<qcow2_stream_stats> qcow2_stream_decoder::run(positional_output& target) 
 result<qcow2_stream_stats> qcow2_stream_decoder::run_to_end(positional_output& out) {
     if (auto r = claim_fixed_structures(geo_, claims_); !r) return r.error();
     tables_outstanding_ = 1;  // the L1 table
-    if (auto r = enqueue(geo_.l1_offset, {host_use::l1_table, geo_.l1_bytes, 0, 0}); !r) return r.error();
+    if (auto r = enqueue(geo_.l1_offset, {host_use::l1_table, geo_.l1_bytes, 0, 0, false}); !r) return r.error();
     if (geo_.reftable_bytes > 0) {
-        if (auto r = enqueue(geo_.reftable_offset, {host_use::refcount_table, geo_.reftable_bytes, 0, 0}); !r) return r.error();
+        if (auto r = enqueue(geo_.reftable_offset, {host_use::refcount_table, geo_.reftable_bytes, 0, 0, false}); !r) return r.error();
     }
     const std::uint64_t cs = geo_.cluster_size;
     const std::uint64_t chunk = std::max<std::uint64_t>(cs, (opts_.chunk + cs - 1) / cs * cs);
@@ -119,6 +117,12 @@ result<void> qcow2_stream_decoder::process_chunk(std::uint64_t base, std::span<c
     // Before the window takes this chunk's unclaimed bytes: the tables read again may claim some.
     if (auto r = reread_awaiting(); !r) return r;
     if (tables_complete_) return {};
+    if (!far_tables_.empty() && (window_.held() >= window_.limit() / 4 || window_.remote_bytes() > 0 || window_.spilled() > 0)) {
+        // The window fills: this layout puts data before its tables. Read the far ones now, before
+        // this chunk's bytes go to the window (their entries may claim some).
+        if (auto r = read_tables_ahead(); !r) return r;
+        if (tables_complete_) return {};
+    }
     // Bytes no claim took: held until every table has arrived, when unreferenced ones are dropped.
     std::sort(covered_.begin(), covered_.end());
     std::uint64_t at = base;
@@ -148,8 +152,11 @@ result<void> qcow2_stream_decoder::enqueue(std::uint64_t off, const claim_info& 
         window_.release(off, c.len);  // passed already: nothing to read, only to forget
         return {};
     }
-    if (off >= chunk_base_ + chunk_.size()) {
+    const std::uint64_t at = chunk_base_ + chunk_.size();
+    if (off >= at) {
         pending_.emplace(off, c);
+        const bool table = c.use == host_use::l1_table || c.use == host_use::l2_table;
+        if (table && !c.read_ahead && opts_.reread && opts_.read_tables_ahead && off - at >= window_.limit()) far_tables_.insert(off);
         return {};
     }
     return collect(off, c);
@@ -171,6 +178,12 @@ result<void> qcow2_stream_decoder::collect(std::uint64_t off, const claim_info& 
         cover(std::max(off, chunk_base_), std::min(end, chunk_end));
     }
     if (c.use == host_use::refcount_block) return {};
+    if (c.read_ahead) {
+        // Handled already; its bytes pass unused. The L1's rest continues into the next chunk.
+        const std::uint64_t stop = c.use == host_use::l1_table ? (end + geo_.cluster_size - 1) & ~(geo_.cluster_size - 1) : end;
+        if (stop > chunk_end) pending_.emplace(chunk_end, claim_info{c.use, stop - chunk_end, c.guest, 0, true});
+        return {};
+    }
     if (off >= chunk_base_ && end <= chunk_end) {
         return handle(off, c, chunk_.subspan(off - chunk_base_, c.len));
     }
@@ -248,68 +261,6 @@ result<void> qcow2_stream_decoder::handle(std::uint64_t, const claim_info& c, st
     case host_use::compressed: return handle_compressed(c, bytes);
     case host_use::header:
     case host_use::refcount_block: return {};
-    }
-    return {};
-}
-
-void qcow2_stream_decoder::table_done() {
-    if (--tables_outstanding_ == 0) {
-        // Every table has arrived: whatever the window holds is unreferenced.
-        tables_complete_ = true;
-        window_.clear();
-    }
-}
-
-result<void> qcow2_stream_decoder::handle_l1(std::span<const std::byte> bytes) {
-    const std::uint64_t span = geo_.l2_span();
-    for (std::uint64_t i = 0; i < geo_.l1_entries; ++i) {
-        auto l2 = decode_l1_entry(geo_, load_be64(bytes, static_cast<std::size_t>(i * 8)));
-        if (!l2) return l2.error();
-        // Entries past the virtual size are never read by qemu-img convert.
-        if (*l2 == 0 || i * span >= geo_.virtual_size) continue;
-        ++tables_outstanding_;
-        if (auto r = add_claim(*l2, {host_use::l2_table, geo_.cluster_size, i * span, 0}); !r) return r;
-    }
-    table_done();
-    return {};
-}
-
-result<void> qcow2_stream_decoder::handle_l2(const claim_info& c, std::span<const std::byte> bytes) {
-    const std::uint64_t cs = geo_.cluster_size, sub = geo_.subcluster_size;
-    for (std::uint64_t j = 0; j < geo_.l2_entries; ++j) {
-        const std::uint64_t guest = c.guest + j * cs;
-        if (guest >= geo_.virtual_size) break;
-        const auto at = static_cast<std::size_t>(j * geo_.l2_entry_bytes);
-        const std::uint64_t bitmap = geo_.extended_l2 ? load_be64(bytes, at + 8) : 0;
-        auto m = decode_l2_entry(geo_, load_be64(bytes, at), bitmap);
-        if (!m) return m.error();
-        // Zero subclusters (or a whole zero cluster) need no host bytes.
-        for (std::uint32_t s = 0; m->zero_mask != 0 && s < (geo_.extended_l2 ? 32u : 1u); ++s) {
-            if (m->zero_mask & (1u << s)) {
-                if (auto r = emit_zeros(guest + s * sub, sub); !r) return r;
-            }
-        }
-        if (m->type == l2_mapping::kind::normal) {
-            // With extended L2 qemu reads only the allocated subclusters, and a file may end right
-            // after the last one (qemu allocates by subcluster): the claim ends there too.
-            const std::uint64_t len = geo_.extended_l2 ? (32u - static_cast<std::uint32_t>(std::countl_zero(m->data_mask))) * sub : cs;
-            if (len == 0) continue;
-            if (auto r = add_claim(m->host_offset, {host_use::data, len, guest, m->data_mask}); !r) return r;
-        } else if (m->type == l2_mapping::kind::compressed) {
-            if (auto r = add_claim(m->host_offset, {host_use::compressed, m->host_length, guest, 0}); !r) return r;
-        }
-    }
-    table_done();
-    return {};
-}
-
-result<void> qcow2_stream_decoder::handle_refcount_table(std::span<const std::byte> bytes) {
-    // Only to know which clusters hold refcount blocks, so they are not held in the window. Entries
-    // that are not cluster-aligned are ignored: refcounts do not change the image.
-    for (std::size_t i = 0; i + 8 <= bytes.size(); i += 8) {
-        const std::uint64_t off = load_be64(bytes, i) & ~(sector - 1);
-        if (off == 0 || off % geo_.cluster_size != 0) continue;
-        if (auto r = add_claim(off, {host_use::refcount_block, geo_.cluster_size, 0, 0}); !r) return r;
     }
     return {};
 }

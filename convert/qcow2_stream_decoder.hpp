@@ -22,6 +22,10 @@
 // them they are read again from the origin, gathered into batches of the reader's batch_bytes() and
 // fetched concurrently by it, so such a layout needs neither scratch nor memory. The spill file
 // stays the fallback once the positions' own bound is reached.
+// Tables read ahead: when the window fills (the layout has shown that data passes before its tables:
+// an L1 moved to the end by a resize), the L1 and L2 tables still more than a window ahead are read
+// by position at once, as qemu-img reads them through nbdkit, so the data behind them is claimed
+// before it passes instead of being read again. Bounded by the claims they queue (claims_ahead_limit).
 // Compressed clusters are inflated on a second thread (inflate_worker) while this one reads and writes.
 // Thread-safety: none (the worker thread is internal). The source and output must outlive the decoder.
 #include "cdi/progress.hpp"
@@ -37,6 +41,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 #include <vector>
 
 namespace cdi {
@@ -55,6 +60,12 @@ struct qcow2_stream_options {
     // Reads passed-over bytes again by position (their host offset is their offset in the stream):
     // preferred to the spill file. Must outlive the decoder. Null: none.
     range_reader* reread = nullptr;
+    // With a reader: tables still far ahead are read by position once the window fills (above).
+    // Off: only what passed is read again (the tests of that path turn it off).
+    bool read_tables_ahead = true;
+    // Claims waiting ahead of the stream (~80 bytes each) past which no more tables are read ahead
+    // until the stream catches up: the memory reading ahead may take.
+    std::size_t claims_ahead_limit = std::size_t{1} << 16;
 };
 
 struct qcow2_stream_stats {
@@ -66,6 +77,8 @@ struct qcow2_stream_stats {
     std::uint64_t spill_peak = 0;           // most scratch bytes in use at once
     std::uint64_t passed_over = 0;          // bytes passed over as positions only (range reader)
     std::uint64_t reread_bytes = 0;         // bytes of those read again from the origin
+    std::uint64_t tables_read_ahead = 0;    // L1 and L2 tables read by position before the stream got there
+    std::uint64_t read_ahead_bytes = 0;     // their bytes
 };
 
 class qcow2_stream_decoder {
@@ -87,6 +100,7 @@ private:
         std::uint64_t len = 0;
         std::uint64_t guest = 0;      // guest offset of the cluster / first byte an L2 table maps
         std::uint32_t data_mask = 0;  // data: subclusters to copy
+        bool read_ahead = false;      // a table read by position already: its bytes pass unused
     };
     struct gather {
         std::uint64_t off = 0;
@@ -110,6 +124,11 @@ private:
     result<void> ready(gather&& g);
     // Reads every queued gather's missing parts (in batches) and handles them.
     result<void> reread_awaiting();
+    // When the window fills: reads the far tables by position, handles them, and reads again what
+    // their entries claim behind the stream, until no far table is left or the claims bound is hit.
+    result<void> read_tables_ahead();
+    // One batch of far tables (at most batch_bytes); false when none was eligible.
+    result<bool> read_ahead_batch();
     result<void> handle(std::uint64_t off, const claim_info& c, std::span<const std::byte> bytes);
     result<void> handle_l1(std::span<const std::byte> bytes);
     result<void> handle_l2(const claim_info& c, std::span<const std::byte> bytes);
@@ -138,6 +157,7 @@ private:
     std::uint64_t chunk_base_ = 0;                      // host offset of chunk_[0]
     std::span<const std::byte> chunk_;
     std::vector<std::pair<std::uint64_t, std::uint64_t>> covered_;  // claimed ranges of the current chunk
+    std::set<std::uint64_t> far_tables_;  // pending tables more than a window ahead when named (with a reader)
     std::uint64_t tables_outstanding_ = 0;  // L1 and L2 tables named but not yet read
     bool tables_complete_ = false;
     qcow2_stream_stats stats_;

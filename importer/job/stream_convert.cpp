@@ -60,7 +60,8 @@ result<stream_decode_summary> stream_decode::run(const job_spec& spec, std::uint
         s.detail = std::to_string(st->data_clusters) + " data and " + std::to_string(st->compressed_clusters) +
                    " compressed clusters, " + std::to_string(st->window_peak) + " bytes held in memory at most, " +
                    std::to_string(st->spill_bytes_written) + " bytes spilled to scratch, " + std::to_string(st->reread_bytes) +
-                   " bytes read again from the origin";
+                   " bytes read again from the origin, " + std::to_string(st->tables_read_ahead) + " tables (" +
+                   std::to_string(st->read_ahead_bytes) + " bytes) read ahead by position";
     } else {
         // Grains arrive one at a time: gathered into runs before the writer thread takes them.
         coalescing_output runs(behind);

@@ -1,8 +1,9 @@
 // qcow2_stream_decoder with a range reader (issue 14): bytes that pass before a table names them are
-// kept as positions only and read again when claimed, instead of held or spilled. The layouts that
-// need it (an L1 table after the data, compressed extents sharing sectors) decode byte for byte as
-// `qemu-img convert -O raw` does, with no scratch and a window of 64 KiB; a reader that fails ends
-// the decode with its class. The reader here serves the image file by position; the HTTP one is
+// kept as positions only and read again when claimed, instead of held or spilled; and once the window
+// fills, the tables still far ahead are read by position first, so their data is claimed before it
+// passes. The layouts that need it (an L1 table after the data, compressed extents sharing sectors)
+// decode byte for byte as `qemu-img convert -O raw` does, with no scratch and a window of 64 KiB; a
+// reader that fails ends the decode with its class. The reader here serves the image file by position; the HTTP one is
 // tested against nginx and lying origins in tests/importer/http/http_range_reader_test.cpp.
 #include "tests/convert/qcow2_stream_expect.hpp"
 
@@ -56,8 +57,9 @@ protected:
 
     // The L1 table past all the data (qcow2_stream_expect.hpp): it all passes before a table names it.
     fs::path l1_at_end() { return test::l1_at_end(d()); }
-    // Options with a 64 KiB window and a scratch directory that must stay unused.
-    qcow2_stream_options with(range_reader& r) {
+    // Options with a 64 KiB window and a scratch directory that must stay unused; tables are read
+    // ahead only where a test says so (the others pin the re-reading of bytes that passed).
+    qcow2_stream_options with(range_reader& r, bool tables_ahead = false) {
         fs::create_directories(d() / "scratch");
         qcow2_stream_options o;
         o.window_limit = 64 << 10;
@@ -65,6 +67,7 @@ protected:
         o.spill_dir = d() / "scratch";
         o.spill_limit = 1ull << 30;
         o.reread = &r;
+        o.read_tables_ahead = tables_ahead;
         return o;
     }
 
@@ -116,6 +119,89 @@ TEST_F(qcow2_stream_reread_test, ends_with_the_readers_class_when_bytes_cannot_b
     file_ranges ranges(p);
     ranges.fail_from(2);
     expect_stream_refused(decode_stream(p, d(), with(ranges)), errc::truncated, "the origin changed");
+    EXPECT_TRUE(fs::is_empty(d() / "scratch"));
+}
+
+TEST_F(qcow2_stream_reread_test, reads_an_l1_at_the_end_and_its_l2_tables_ahead_so_no_data_is_read_again) {
+    const auto p = l1_at_end();
+    file_ranges ranges(p);
+    const auto s = expect_same_as_qemu_img(p, d(), with(ranges, true));
+    EXPECT_GE(s.tables_read_ahead, 2u) << "the L1 and the L2 tables more than a window ahead";
+    EXPECT_GE(s.read_ahead_bytes, h::peek_be(p, 36, 4) * 8) << "the whole L1";
+    EXPECT_EQ(s.passed_over, 0u) << "the window had room for what passed before the tables were read";
+    EXPECT_EQ(s.reread_bytes, 0u);
+    EXPECT_EQ(ranges.bytes_fetched(), s.read_ahead_bytes) << "only tables were read by position";
+    EXPECT_LE(s.window_peak, 64u << 10);
+    EXPECT_EQ(s.spill_bytes_written, 0u);
+}
+
+TEST_F(qcow2_stream_reread_test, reads_compressed_extents_byte_for_byte_with_tables_read_ahead) {
+    const auto p = test::compressed_l1_at_end(d());
+    file_ranges ranges(p);
+    const auto s = expect_same_as_qemu_img(p, d(), with(ranges, true), 1000);
+    EXPECT_GE(s.tables_read_ahead, 1u);
+    EXPECT_EQ(s.spill_bytes_written, 0u);
+}
+
+TEST_F(qcow2_stream_reread_test, reads_no_more_tables_ahead_than_the_claims_they_queue_allow) {
+    // L2 tables after their data: 256 KiB written, an internal snapshot taken, then one sector
+    // written again in each 32 KiB range, so qemu copies each of the eight L2 tables (64 entries of
+    // 512-byte clusters) to the end of the file. The L1 stays in front: the L2 tables are far ahead.
+    const auto p = d() / "l2end.qcow2";
+    must_run("qemu-img create -q -f qcow2 -o cluster_size=512 " + h::q(p) + " 1M");
+    must_run("qemu-io -f qcow2 -c 'write -P 0x42 0 256k' " + h::q(p) + " >/dev/null");
+    must_run("qemu-img snapshot -c before " + h::q(p));
+    std::string again;
+    for (int i = 0; i < 8; ++i) again += " -c 'write -P 0x55 " + std::to_string(i * 32 + 5) + "k 512'";
+    must_run("qemu-io -f qcow2" + again + " " + h::q(p) + " >/dev/null");
+    file_ranges all(p);
+    const auto s = expect_same_as_qemu_img(p, d(), with(all, true));
+    EXPECT_GE(s.tables_read_ahead, 7u);
+    EXPECT_LE(all.reads(), 2u) << "eight tables of 512 bytes fit one batch";
+    // At most 64 claims ahead: one table per read, each once the stream has taken the claims of
+    // the one before (the last ones may be near enough by then for the stream to bring them).
+    file_ranges bounded(p);
+    auto o = with(bounded, true);
+    o.claims_ahead_limit = 64;
+    const auto b = expect_same_as_qemu_img(p, d(), o);
+    EXPECT_GE(b.tables_read_ahead, 4u);
+    EXPECT_GE(bounded.reads(), b.tables_read_ahead) << "one table per read";
+    EXPECT_EQ(b.spill_bytes_written, 0u);
+}
+
+TEST_F(qcow2_stream_reread_test, reads_no_table_ahead_for_qemu_img_default_layout) {
+    // Its L2 tables sit before their data, its L1 right after the header: the window never fills.
+    const auto p = d() / "default.qcow2";
+    must_run("qemu-img create -q -f raw " + h::q(d() / "s.raw") + " 16M");
+    must_run("qemu-io -f raw -c 'write -P 0x11 0 3M' -c 'write -P 0x22 9M 2M' " + h::q(d() / "s.raw") + " >/dev/null");
+    must_run("qemu-img convert -f raw -O qcow2 -o cluster_size=4k " + h::q(d() / "s.raw") + " " + h::q(p));
+    file_ranges ranges(p);
+    auto o = with(ranges, true);
+    o.chunk = 65536;
+    const auto s = expect_same_as_qemu_img(p, d(), o);
+    EXPECT_EQ(s.tables_read_ahead, 0u);
+    EXPECT_EQ(ranges.reads(), 0u);
+}
+
+TEST_F(qcow2_stream_reread_test, refuses_a_stream_cut_before_a_table_it_read_ahead) {
+    // The origin still serves the whole body; the stream stops short of the L1 it read by position
+    // (and of the last data: the first thing named missing).
+    const auto p = l1_at_end();
+    const auto cut = d() / "cut.qcow2";
+    fs::copy_file(p, cut);
+    fs::resize_file(cut, h::peek_be(p, 40, 8) - 512);
+    file_ranges ranges(p);
+    const auto got = decode_stream(cut, d(), with(ranges, true));
+    expect_stream_refused(got, errc::truncated, "qcow2 stream ended");
+    EXPECT_GE(ranges.reads(), 1u) << "the L1 was read ahead";
+    EXPECT_TRUE(fs::is_empty(d() / "scratch"));
+}
+
+TEST_F(qcow2_stream_reread_test, ends_with_the_readers_class_when_a_table_cannot_be_read_ahead) {
+    const auto p = l1_at_end();
+    file_ranges ranges(p);
+    ranges.fail_from(1);
+    expect_stream_refused(decode_stream(p, d(), with(ranges, true)), errc::truncated, "the origin changed");
     EXPECT_TRUE(fs::is_empty(d() / "scratch"));
 }
 
