@@ -179,9 +179,9 @@ result<void> qcow2_stream_decoder::collect(std::uint64_t off, const claim_info& 
     }
     if (c.use == host_use::refcount_block) return {};
     if (c.read_ahead) {
-        // Handled already; its bytes pass unused. The L1's rest continues into the next chunk.
-        const std::uint64_t stop = c.use == host_use::l1_table ? (end + geo_.cluster_size - 1) & ~(geo_.cluster_size - 1) : end;
-        if (stop > chunk_end) pending_.emplace(chunk_end, claim_info{c.use, stop - chunk_end, c.guest, 0, true});
+        // Handled already; its bytes pass unused, covered chunk by chunk (a table longer than the
+        // rest of this chunk, an L1, continues at the next one; it may end the file unpadded).
+        if (end > chunk_end) pending_.emplace(chunk_end, claim_info{c.use, end - chunk_end, c.guest, 0, true});
         return {};
     }
     if (off >= chunk_base_ && end <= chunk_end) {

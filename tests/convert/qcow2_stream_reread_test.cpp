@@ -135,6 +135,25 @@ TEST_F(qcow2_stream_reread_test, reads_an_l1_at_the_end_and_its_l2_tables_ahead_
     EXPECT_EQ(s.spill_bytes_written, 0u);
 }
 
+TEST_F(qcow2_stream_reread_test, reads_ahead_an_l1_that_ends_the_file_unpadded_across_many_chunks) {
+    // 8,195 L1 entries (65,560 bytes: 128 clusters and 24 bytes) at the end of the file, the file cut
+    // right after them: qemu reads only the table's bytes. The stream passes the table in 4 KiB chunks
+    // after the decoder has read it ahead, and its last chunk ends where the table does.
+    const auto p = d() / "l1end-unpadded.qcow2";
+    must_run("qemu-img create -q -f qcow2 -o cluster_size=512 " + h::q(p) + " 32M");
+    must_run("qemu-io -f qcow2 -c 'write -P 0x42 0 256k' -c 'write -P 0x43 16M 64k' " + h::q(p) + " >/dev/null");
+    must_run("qemu-img resize -q " + h::q(p) + " " + std::to_string((256u << 20) + 3 * (32u << 10)));
+    const std::uint64_t l1_end = h::peek_be(p, 40, 8) + h::peek_be(p, 36, 4) * 8;
+    ASSERT_EQ(h::peek_be(p, 36, 4), 8195u);
+    ASSERT_GE(fs::file_size(p), l1_end) << "the L1 should be the last thing in the file";
+    ASSERT_LT(fs::file_size(p) - l1_end, 1024u) << "the L1 should be the last thing in the file";
+    fs::resize_file(p, l1_end);
+    file_ranges ranges(p);
+    const auto s = expect_same_as_qemu_img(p, d(), with(ranges, true));
+    EXPECT_GE(s.tables_read_ahead, 1u);
+    EXPECT_EQ(s.reread_bytes, 0u);
+}
+
 TEST_F(qcow2_stream_reread_test, reads_compressed_extents_byte_for_byte_with_tables_read_ahead) {
     const auto p = test::compressed_l1_at_end(d());
     file_ranges ranges(p);
