@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -70,10 +71,20 @@ public:
     std::string origin() const { return std::string(tls() ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_); }
     std::string url(const std::string& path) const { return origin() + path; }
 
-    // Every request answered so far, oldest first (nginx writes a line as each request completes).
+    // Every request answered so far, oldest first. nginx writes a request's line just after its
+    // response has gone out, so a client may have all its bytes a moment before: the log is read
+    // once it has not grown for 50 ms (at most 2 s). A test expecting a known count waits for it
+    // with requests_for(path, done).
     std::vector<access_entry> access_log() const {
         std::vector<access_entry> out;
-        auto raw = read_file(dir_ / "access.log");
+        const auto log = dir_ / "access.log";
+        const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+        for (std::error_code ec; std::chrono::steady_clock::now() < give_up;) {
+            const auto before = std::filesystem::file_size(log, ec);
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            if (std::filesystem::file_size(log, ec) == before) break;
+        }
+        auto raw = read_file(log);
         std::istringstream in(std::string(raw.begin(), raw.end()));
         std::string line;
         while (std::getline(in, line)) {
@@ -98,6 +109,18 @@ public:
         for (auto& e : access_log())
             if (e.uri.substr(0, e.uri.find('?')) == path) out.push_back(e);
         return out;
+    }
+
+    // The same once done(entries) holds, or after 5 s: nginx writes a request's line after its
+    // response has gone out, so a client can hold every byte before the line is there.
+    template <class Done>
+    std::vector<access_entry> requests_for(const std::string& path, Done done) const {
+        const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        for (;;) {
+            auto out = requests_for(path);
+            if (done(out) || std::chrono::steady_clock::now() > give_up) return out;
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
     }
 
     const std::filesystem::path& dir() const { return dir_; }
