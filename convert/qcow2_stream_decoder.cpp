@@ -144,6 +144,11 @@ void qcow2_stream_decoder::cover(std::uint64_t from, std::uint64_t to) {
 
 result<void> qcow2_stream_decoder::add_claim(std::uint64_t off, const claim_info& c) {
     if (auto r = claims_.claim(off, c.len, c.use); !r) return r;
+    if (pending_.size() + claims_.ranges() >= opts_.claims_limit) {
+        return make_error(errc::bad_image, "qcow2 tables name more than " + std::to_string(opts_.claims_limit) +
+                                               " scattered clusters ahead of the stream (a fragmented layout); "
+                                               "decoding it as it arrives would take too much memory: import it with CDI_CONVERTER=qemu-img");
+    }
     return enqueue(off, c);
 }
 

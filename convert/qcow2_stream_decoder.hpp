@@ -66,6 +66,11 @@ struct qcow2_stream_options {
     // Claims waiting ahead of the stream (~80 bytes each) past which no more tables are read ahead
     // until the stream catches up: the memory reading ahead may take.
     std::size_t claims_ahead_limit = std::size_t{1} << 16;
+    // Claims waiting ahead of the stream plus separate claimed ranges of the file (~90 bytes each:
+    // the one cost proportional to the image, large for a fragmented one whose tables come first)
+    // past which the image is refused (errc::bad_image, naming CDI_CONVERTER=qemu-img) rather than the
+    // pod being killed for its memory: ~370 MiB at the default, under CDI's 600 MiB pod limit.
+    std::size_t claims_limit = std::size_t{1} << 22;
 };
 
 struct qcow2_stream_stats {

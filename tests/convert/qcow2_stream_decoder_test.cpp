@@ -142,9 +142,10 @@ TEST_F(qcow2_stream_decoder_test, decodes_sparse_empty_image) {
     EXPECT_EQ(test::allocated_bytes(dec.target), 0u);
 }
 
-TEST_F(qcow2_stream_decoder_test, decodes_image_written_in_shuffled_guest_order) {
-    // 200 4 KiB writes at random guest offsets: L2 tables and data allocated in the order of writes.
-    const auto p = d() / "shuffled.qcow2";
+// 200 4 KiB writes at random guest offsets: L2 tables and data allocated in the order of writes, so
+// a table names clusters written long after it (claims wait ahead of the stream).
+fs::path shuffled(const fs::path& dir) {
+    const auto p = dir / "shuffled.qcow2";
     must_run("qemu-img create -q -f qcow2 -o cluster_size=4k " + h::q(p) + " 256M");
     std::mt19937 gen(14);
     std::string cmds;
@@ -152,7 +153,24 @@ TEST_F(qcow2_stream_decoder_test, decodes_image_written_in_shuffled_guest_order)
         cmds += " -c 'write -P " + std::to_string(i % 250 + 1) + " " + std::to_string((gen() % 65536) * 4096) + " 4k'";
     }
     must_run("qemu-io -f qcow2" + cmds + " " + h::q(p) + " >/dev/null");
+    return p;
+}
+
+TEST_F(qcow2_stream_decoder_test, decodes_image_written_in_shuffled_guest_order) {
+    const auto p = shuffled(d());
     EXPECT_EQ(expect_same_as_qemu_img(p, d()).window_peak, 0u);
+}
+
+TEST_F(qcow2_stream_decoder_test, refuses_more_scattered_claims_than_its_limit_as_bad_image_naming_the_switch) {
+    // The claims' memory is the one cost that grows with the image: past the limit a clear refusal,
+    // not an OOM kill. The same image decodes with room for its claims.
+    const auto p = shuffled(d());
+    qcow2_stream_options opts;
+    opts.claims_limit = 40;
+    const auto refused = decode_stream(p, d(), opts);
+    expect_stream_refused(refused, errc::bad_image, "import it with CDI_CONVERTER=qemu-img");
+    opts.claims_limit = 1000;
+    expect_same_as_qemu_img(p, d(), opts);
 }
 
 // The tests below read in 4 KiB chunks: within one chunk, claims are served from the chunk itself.
