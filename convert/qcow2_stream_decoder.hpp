@@ -63,7 +63,7 @@ struct qcow2_stream_options {
     // With a reader: tables still far ahead are read by position once the window fills (above).
     // Off: only what passed is read again (the tests of that path turn it off).
     bool read_tables_ahead = true;
-    // Claims waiting ahead of the stream (~80 bytes each) past which no more tables are read ahead
+    // Claims waiting ahead of the stream (~90 bytes each) past which no more tables are read ahead
     // until the stream catches up: the memory reading ahead may take.
     std::size_t claims_ahead_limit = std::size_t{1} << 16;
     // Claims waiting ahead of the stream plus separate claimed ranges of the file (~90 bytes each:

@@ -5,6 +5,7 @@
 #include "convert/image_reader.hpp"
 #include "convert/qcow2_stream_entries.hpp"
 
+#include <algorithm>
 #include <bit>
 
 namespace cdi {
