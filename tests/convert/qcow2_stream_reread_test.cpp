@@ -3,8 +3,9 @@
 // fills, the tables still far ahead are read by position first, so their data is claimed before it
 // passes. The layouts that need it (an L1 table after the data, compressed extents sharing sectors)
 // decode byte for byte as `qemu-img convert -O raw` does, with no scratch and a window of 64 KiB; a
-// reader that fails ends the decode with its class. The reader here serves the image file by position; the HTTP one is
-// tested against nginx and lying origins in tests/importer/http/http_range_reader_test.cpp.
+// reader that fails ends the decode with its class. The reader here serves the image file by
+// position; the HTTP one is tested against nginx and lying origins in
+// tests/importer/http/http_range_reader_test.cpp.
 #include "tests/convert/qcow2_stream_expect.hpp"
 
 #include <cstring>
@@ -101,17 +102,21 @@ TEST_F(qcow2_stream_reread_test, reads_compressed_extents_sharing_sectors_again_
     EXPECT_GT(s.reread_bytes, 1u << 20);
 }
 
-TEST_F(qcow2_stream_reread_test, reads_nothing_again_for_qemu_img_default_layout) {
+TEST_F(qcow2_stream_reread_test, reads_nothing_again_nor_ahead_for_qemu_img_default_layout) {
+    // Its L2 tables sit before their data, its L1 right after the header: the window never fills.
     const auto p = d() / "default.qcow2";
     must_run("qemu-img create -q -f raw " + h::q(d() / "s.raw") + " 16M");
     must_run("qemu-io -f raw -c 'write -P 0x11 0 3M' -c 'write -P 0x22 9M 2M' " + h::q(d() / "s.raw") + " >/dev/null");
     must_run("qemu-img convert -f raw -O qcow2 -o cluster_size=4k " + h::q(d() / "s.raw") + " " + h::q(p));
-    file_ranges ranges(p);
-    auto o = with(ranges);
-    o.chunk = 65536;
-    const auto s = expect_same_as_qemu_img(p, d(), o);
-    EXPECT_EQ(s.reread_bytes, 0u);
-    EXPECT_EQ(ranges.reads(), 0u);
+    for (const bool tables_ahead : {false, true}) {
+        file_ranges ranges(p);
+        auto o = with(ranges, tables_ahead);
+        o.chunk = 65536;
+        const auto s = expect_same_as_qemu_img(p, d(), o);
+        EXPECT_EQ(s.reread_bytes, 0u);
+        EXPECT_EQ(s.tables_read_ahead, 0u);
+        EXPECT_EQ(ranges.reads(), 0u) << "tables ahead: " << tables_ahead;
+    }
 }
 
 TEST_F(qcow2_stream_reread_test, ends_with_the_readers_class_when_bytes_cannot_be_read_again) {
@@ -186,20 +191,6 @@ TEST_F(qcow2_stream_reread_test, reads_no_more_tables_ahead_than_the_claims_they
     EXPECT_GE(b.tables_read_ahead, 4u);
     EXPECT_GE(bounded.reads(), b.tables_read_ahead) << "one table per read";
     EXPECT_EQ(b.spill_bytes_written, 0u);
-}
-
-TEST_F(qcow2_stream_reread_test, reads_no_table_ahead_for_qemu_img_default_layout) {
-    // Its L2 tables sit before their data, its L1 right after the header: the window never fills.
-    const auto p = d() / "default.qcow2";
-    must_run("qemu-img create -q -f raw " + h::q(d() / "s.raw") + " 16M");
-    must_run("qemu-io -f raw -c 'write -P 0x11 0 3M' -c 'write -P 0x22 9M 2M' " + h::q(d() / "s.raw") + " >/dev/null");
-    must_run("qemu-img convert -f raw -O qcow2 -o cluster_size=4k " + h::q(d() / "s.raw") + " " + h::q(p));
-    file_ranges ranges(p);
-    auto o = with(ranges, true);
-    o.chunk = 65536;
-    const auto s = expect_same_as_qemu_img(p, d(), o);
-    EXPECT_EQ(s.tables_read_ahead, 0u);
-    EXPECT_EQ(ranges.reads(), 0u);
 }
 
 TEST_F(qcow2_stream_reread_test, refuses_a_stream_cut_before_a_table_it_read_ahead) {
