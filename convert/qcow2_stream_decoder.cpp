@@ -246,15 +246,23 @@ result<void> qcow2_stream_decoder::reread_awaiting() {
         auto batch = std::move(awaiting_);
         awaiting_.clear();
         awaiting_bytes_ = 0;
-        std::vector<range_part> parts;
-        for (const auto& g : batch) parts.insert(parts.end(), g.reread.begin(), g.reread.end());
-        if (auto r = opts_.reread->read(parts); !r) return r;
-        for (const auto& p : parts) stats_.reread_bytes += p.out.size();
-        for (auto& g : batch) {
-            if (auto r = handle(g.off, g.info, g.bytes); !r) return r;
-        }
+        auto n = read_and_handle(batch);
+        if (!n) return n.error();
+        stats_.reread_bytes += *n;
     }
     return {};
+}
+
+result<std::uint64_t> qcow2_stream_decoder::read_and_handle(std::vector<gather>& batch) {
+    std::vector<range_part> parts;
+    for (const auto& g : batch) parts.insert(parts.end(), g.reread.begin(), g.reread.end());
+    if (auto r = opts_.reread->read(parts); !r) return r.error();
+    std::uint64_t bytes = 0;
+    for (const auto& p : parts) bytes += p.out.size();
+    for (auto& g : batch) {
+        if (auto r = handle(g.off, g.info, g.bytes); !r) return r.error();
+    }
+    return bytes;
 }
 
 result<void> qcow2_stream_decoder::handle(std::uint64_t, const claim_info& c, std::span<const std::byte> bytes) {

@@ -129,6 +129,8 @@ private:
     result<void> ready(gather&& g);
     // Reads every queued gather's missing parts (in batches) and handles them.
     result<void> reread_awaiting();
+    // Reads the batch's parts from the origin in one read, then handles each gather: the bytes read.
+    result<std::uint64_t> read_and_handle(std::vector<gather>& batch);
     // When the window fills: reads the far tables by position, handles them, and reads again what
     // their entries claim behind the stream, until no far table is left or the claims bound is hit.
     result<void> read_tables_ahead();

@@ -29,7 +29,7 @@ result<void> qcow2_stream_decoder::read_tables_ahead() {
 result<bool> qcow2_stream_decoder::read_ahead_batch() {
     const std::uint64_t at = chunk_base_ + chunk_.size();
     std::vector<gather> batch;
-    std::uint64_t bytes = 0, claims = pending_.size();  // claims waiting, and those the batch may add
+    std::uint64_t bytes = 0, claims = pending_.size();  // the batch's bytes; claims waiting, and those it may add
     for (auto it = far_tables_.begin(); it != far_tables_.end();) {
         const std::uint64_t off = *it;
         // Offsets ascend: the nearest first, whose data is the next to pass. The rest waits for the
@@ -56,14 +56,10 @@ result<bool> qcow2_stream_decoder::read_ahead_batch() {
         it = far_tables_.erase(it);
     }
     if (batch.empty()) return false;
-    std::vector<range_part> parts;
-    for (const auto& g : batch) parts.push_back(g.reread.front());
-    if (auto r = opts_.reread->read(parts); !r) return r.error();
     stats_.tables_read_ahead += batch.size();
-    stats_.read_ahead_bytes += bytes;
-    for (auto& g : batch) {
-        if (auto r = handle(g.off, g.info, g.bytes); !r) return r.error();
-    }
+    auto n = read_and_handle(batch);
+    if (!n) return n.error();
+    stats_.read_ahead_bytes += *n;
     return true;
 }
 
