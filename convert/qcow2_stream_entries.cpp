@@ -43,6 +43,9 @@ result<l2_mapping> decode_l2_entry(const qcow2_geometry& g, std::uint64_t entry,
     if (off % g.cluster_size != 0) return make_error(errc::corrupt_image, "qcow2 data cluster offset " + hex(off) + " is not cluster-aligned");
     if (!g.extended_l2) {
         if (entry & oflag_zero) {
+            // qemu fails the read there ("Zero cluster entry found in pre-v3 image"), so qemu-img
+            // convert fails: never written as zeros.
+            if (!g.zero_clusters) return make_error(errc::corrupt_image, "qcow2 zero cluster entry " + hex(entry) + " in a version 2 image");
             m.type = l2_mapping::kind::zero;
             m.zero_mask = ~0u;
         } else if (off != 0) {

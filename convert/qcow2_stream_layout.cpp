@@ -21,6 +21,7 @@ qcow2_geometry stream_geometry(const qcow2_header& h) noexcept {
     g.reftable_offset = h.reftable_offset();
     g.reftable_bytes = static_cast<std::uint64_t>(h.reftable_clusters()) << h.cluster_bits();
     g.extended_l2 = h.extended_l2();
+    g.zero_clusters = h.version() >= 3;
     g.l2_entry_bytes = g.extended_l2 ? 16 : 8;
     g.l2_entries = g.cluster_size / g.l2_entry_bytes;
     g.subcluster_size = g.extended_l2 ? g.cluster_size / 32 : g.cluster_size;

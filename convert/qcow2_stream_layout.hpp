@@ -12,6 +12,7 @@
 // host_claims records which bytes of the file each structure uses, and refuses overlaps.
 #include "convert/qcow2_header.hpp"
 
+#include <bit>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -29,6 +30,7 @@ struct qcow2_geometry {
     std::uint64_t reftable_offset = 0;
     std::uint64_t reftable_bytes = 0;
     bool extended_l2 = false;
+    bool zero_clusters = true;           // version 3: an L2 entry may say "reads as zeros"; qemu calls it corrupt in version 2
     std::uint32_t l2_entry_bytes = 8;    // 16 with extended L2 (entry + subcluster bitmap)
     std::uint64_t l2_entries = 0;        // entries per L2 table (one cluster)
     std::uint64_t subcluster_size = 0;   // cluster_size / 32 with extended L2, else cluster_size
@@ -37,6 +39,11 @@ struct qcow2_geometry {
 
     // Guest bytes one L2 table maps.
     std::uint64_t l2_span() const noexcept { return l2_entries * cluster_size; }
+    // Host bytes a standard cluster's claim covers: the whole cluster; with extended L2 only up to its
+    // last allocated subcluster (qemu reads only those, and a file may end right after it).
+    std::uint64_t data_bytes(std::uint32_t data_mask) const noexcept {
+        return extended_l2 ? (32u - static_cast<std::uint32_t>(std::countl_zero(data_mask))) * subcluster_size : cluster_size;
+    }
 };
 
 qcow2_geometry stream_geometry(const qcow2_header& h) noexcept;

@@ -162,6 +162,19 @@ TEST(qcow2_stream_entries, decodes_standard_entries_as_qemu_does) {
     EXPECT_TRUE(unaligned.error().is(errc::corrupt_image));
 }
 
+TEST(qcow2_stream_entries, refuses_zero_entries_in_a_version_2_image_as_qemu_does) {
+    // qemu signals corruption ("Zero cluster entry found in pre-v3 image") and qemu-img fails.
+    auto g = geo(16, false);
+    g.zero_clusters = false;
+    for (const std::uint64_t entry : {std::uint64_t{1}, std::uint64_t{0x50000 | 1}, std::uint64_t{(1ull << 63) | 0x50000 | 1}}) {
+        auto r = decode_l2_entry(g, entry, 0);
+        ASSERT_FALSE(r.has_value()) << entry;
+        EXPECT_TRUE(r.error().is(errc::corrupt_image));
+    }
+    EXPECT_EQ(decode_l2_entry(g, (1ull << 63) | 0x50000, 0)->type, l2_mapping::kind::normal);
+    EXPECT_EQ(decode_l2_entry(g, 0, 0)->type, l2_mapping::kind::unallocated);
+}
+
 TEST(qcow2_stream_entries, compressed_length_is_sectors_less_the_offset_into_the_first) {
     const auto g = geo(16, false);  // csize_shift 54, 8 bits of (sectors - 1)
     auto c = decode_l2_entry(g, (1ull << 62) | (2ull << 54) | 0x30100, 0);
