@@ -16,6 +16,10 @@
 #   MEMLIMIT_SIZE      virtual size of the qcow2 (default 8G; binary units)
 #   MEMLIMIT_STRIDE    one run of data at the start of every stride (default 128M; binary units):
 #                      64 MiB every 320M of a 100G disk is the issue-14 soak's 20 GiB of data
+#   MEMLIMIT_LAYOUT    spread (default: the data above, laid out by qemu-img convert) or shuffled:
+#                      every 4 KiB cluster of the disk written once by qemu-io in shuffled guest
+#                      order, as a guest writing over time leaves a qcow2 (its L2 tables early, the
+#                      data each names scattered after them: the decoder's most claims at once)
 #   MEMLIMIT_LIMIT     memory.limit_in_bytes of the cgroup (default 600M)
 #   MEMLIMIT_DIR       inputs (built once, reused) and outputs (default /var/tmp/cdi-bench-memlimit)
 #   MEMLIMIT_IMPORTER  default <repo>/build/importer/cdi-importer
@@ -54,13 +58,31 @@ for t in nginx docker-registry skopeo curl jq openssl qemu-img sha256sum /usr/bi
   command -v "$t" > /dev/null || bench_die "missing tool: $t (scripts/setup.sh installs it)"
 done
 
-# The input, once per size: 64 MiB of AES-CTR keystream (fixed key, IV = chunk index) at the start
+# The input, once per size and layout (shuffled: below, as described above). spread: 64 MiB of AES-CTR keystream (fixed key, IV = chunk index) at the start
 # of every stride (128 MiB) of a sparse raw disk, zeros between; its sha256; then `qemu-img convert -O qcow2`
 # and the raw goes (the targets are checked against the sha256, so no two 8 GiB files are kept).
+layout=${MEMLIMIT_LAYOUT:-spread}
+[[ $layout == spread || $layout == shuffled ]] || bench_die "MEMLIMIT_LAYOUT is spread or shuffled, not $layout"
 name=spread-$size${MEMLIMIT_STRIDE:+-every-$stride}
+[[ $layout == shuffled ]] && name=shuffled-$size
 qcow2=$dir/$name.qcow2
 sumfile=$dir/$name.raw.sha256
-if [[ ! -f $dir/$name.done ]]; then
+if [[ $layout == shuffled && ! -f $dir/$name.done ]]; then
+  mkdir -p "$dir"
+  rm -f "$qcow2" "$sumfile" "$dir/$name.raw"
+  bench_log "building a $size-byte qcow2 with 4 KiB clusters, every cluster written in shuffled order (qemu-io)"
+  qemu-img create -q -f qcow2 -o cluster_size=4k "$qcow2" "$size"
+  # %.0f: awk's %d stops at 2^31. A fixed random source, so every run builds the same image.
+  seq 0 $((size / 4096 - 1)) | shuf --random-source=<(yes) |
+    awk '{ printf "write -P %d %.0f 4k\n", $1 % 250 + 1, $1 * 4096 }' |
+    qemu-io -t unsafe -f qcow2 "$qcow2" > /dev/null
+  bench_log "sha256 of its raw form"
+  qemu-img convert -f qcow2 -O raw "$qcow2" "$dir/$name.raw"
+  sha256sum "$dir/$name.raw" | cut -d' ' -f1 > "$sumfile"
+  rm -f "$dir/$name.raw"
+  sync
+  touch "$dir/$name.done"
+elif [[ ! -f $dir/$name.done ]]; then
   mkdir -p "$dir"
   rm -f "$qcow2" "$sumfile" "$dir/$name.raw"
   bench_log "building a $size-byte raw disk, 64 MiB of random data every $stride bytes"
@@ -289,7 +311,7 @@ for job in $only; do
       bash "$repo/scripts/make-upload-pki.sh" "$pki" || bench_die "PKI generation failed"
       ;;
     registry)
-      reg=$dir/registry-spread-$size
+      reg=$dir/registry-$name
       bench_registry_start "$work/registry" "$reg/storage"
       pids_to_stop+=("$BENCH_REGISTRY_PID")
       REGISTRY_REF="docker://127.0.0.1:$BENCH_REGISTRY_PORT/bench/disk:v1"

@@ -5,7 +5,6 @@
 #include "convert/sparse_writer.hpp"
 
 #include <algorithm>
-#include <bit>
 #include <cstring>
 #include <string>
 
@@ -23,11 +22,19 @@ std::optional<spill_options> spill_of(const qcow2_stream_options& opts) {
     return spill_options{*opts.spill_dir, opts.spill_limit, opts.spill_direct};
 }
 
+cluster_queue_options queue_of(const qcow2_stream_options& opts) {
+    cluster_queue_options q;
+    q.memory_limit = opts.queue_memory_limit;
+    q.spill = spill_of(opts);
+    return q;
+}
+
 }  // namespace
 
 qcow2_stream_decoder::qcow2_stream_decoder(source& src, const qcow2_stream_options& opts, qcow2_header h)
     : src_(&src), opts_(opts), header_(h), geo_(stream_geometry(h)),
-      window_(opts.window_limit, geo_.cluster_size, spill_of(opts), opts.reread != nullptr) {}
+      window_(opts.window_limit, geo_.cluster_size, spill_of(opts), opts.reread != nullptr),
+      queued_(geo_.cluster_bits, geo_.extended_l2, queue_of(opts)) {}
 
 result<qcow2_stream_decoder> qcow2_stream_decoder::start(source& src, const qcow2_stream_options& opts) {
     // Bytes 0..103 name the cluster size; the rest of cluster 0 holds the header extensions.
@@ -95,6 +102,7 @@ result<qcow2_stream_stats> qcow2_stream_decoder::run_to_end(positional_output& o
     stats_.spill_peak = window_.spill_peak();
     stats_.spill_bytes_written = window_.spill_bytes_written();
     stats_.passed_over = window_.remote_bytes();
+    stats_.queue_spilled_bytes = queued_.spilled_bytes();
     return stats_;
 }
 
@@ -110,9 +118,20 @@ result<void> qcow2_stream_decoder::process_chunk(std::uint64_t base, std::span<c
         if (auto r = feed(g); !r) return r;
     }
     const std::uint64_t end = base + chunk.size();
-    while (!pending_.empty() && pending_.begin()->first < end) {
-        auto node = pending_.extract(pending_.begin());
-        if (auto r = collect(node.key(), node.mapped()); !r) return r;
+    // Both queues in host order (at one offset the other claim first: the cluster then overlaps it).
+    for (;;) {
+        const bool claim = !pending_.empty() && pending_.begin()->first < end;
+        const bool cluster = !queued_.empty() && queued_.next_host() < end;
+        if (cluster && (!claim || queued_.next_host() < pending_.begin()->first)) {
+            auto q = queued_.pop();
+            if (!q) return q.error();
+            if (auto r = collect_queued(*q); !r) return r;
+        } else if (claim) {
+            auto node = pending_.extract(pending_.begin());
+            if (auto r = collect(node.key(), node.mapped()); !r) return r;
+        } else {
+            break;
+        }
     }
     // Before the window takes this chunk's unclaimed bytes: the tables read again may claim some.
     if (auto r = reread_awaiting(); !r) return r;
@@ -144,12 +163,24 @@ void qcow2_stream_decoder::cover(std::uint64_t from, std::uint64_t to) {
 
 result<void> qcow2_stream_decoder::add_claim(std::uint64_t off, const claim_info& c) {
     if (auto r = claims_.claim(off, c.len, c.use); !r) return r;
-    if (pending_.size() + claims_.ranges() >= opts_.claims_limit) {
-        return make_error(errc::bad_image, "qcow2 tables name more than " + std::to_string(opts_.claims_limit) +
-                                               " scattered clusters ahead of the stream (a fragmented layout); "
-                                               "decoding it as it arrives would take too much memory: import it with CDI_CONVERTER=qemu-img");
-    }
+    if (auto r = check_claims_memory(); !r) return r;
     return enqueue(off, c);
+}
+
+result<void> qcow2_stream_decoder::check_claims_memory() const {
+    // A multimap node and a map node as this library lays them out, with malloc's rounding.
+    constexpr std::uint64_t claim_bytes = 80, range_bytes = 64;
+    const std::uint64_t used = queued_.bytes() + pending_.size() * claim_bytes + claims_.ranges() * range_bytes;
+    if (used <= opts_.claims_memory_limit) return {};
+    return make_error(errc::bad_image, "qcow2 tables name clusters so scattered that keeping track of them would take more than " +
+                                           std::to_string(opts_.claims_memory_limit >> 20) +
+                                           " MiB (a fragmented layout): import it with CDI_CONVERTER=qemu-img");
+}
+
+result<void> qcow2_stream_decoder::collect_queued(const cluster_queue::cluster& q) {
+    const std::uint64_t len = geo_.data_bytes(q.data_mask);
+    if (auto r = claims_.claim(q.host, len, host_use::data); !r) return r;
+    return collect(q.host, {host_use::data, len, q.guest, q.data_mask});
 }
 
 result<void> qcow2_stream_decoder::enqueue(std::uint64_t off, const claim_info& c) {
@@ -337,6 +368,10 @@ result<void> qcow2_stream_decoder::finish() {
         }
         if (auto r = reread_awaiting(); !r) return r;
     } while (!gathers_.empty());
+    if (!queued_.empty()) {
+        return make_error(errc::truncated, "qcow2 stream ended at " + std::to_string(stats_.stream_bytes) + " before the data cluster at " +
+                                               std::to_string(queued_.next_host()));
+    }
     for (const auto& [off, c] : pending_) {
         if (c.use == host_use::refcount_block) continue;
         return make_error(errc::truncated, "qcow2 stream ended at " + std::to_string(stats_.stream_bytes) + " before the " +

@@ -26,6 +26,10 @@
 // an L1 moved to the end by a resize), the L1 and L2 tables still more than a window ahead are read
 // by position at once, as qemu-img reads them through nbdkit, so the data behind them is claimed
 // before it passes instead of being read again. Bounded by the claims they queue (claims_ahead_limit).
+// Data clusters named ahead of the stream wait in a compact queue (qcow2_stream_queue.hpp, 8 bytes
+// each) and are claimed when the stream reaches them; past queue_memory_limit the queue spills to
+// scratch (or asks for it: errc::scratch_required); past claims_memory_limit the image is refused
+// (errc::bad_image).
 // Compressed clusters are inflated on a second thread (inflate_worker) while this one reads and writes.
 // Thread-safety: none (the worker thread is internal). The source and output must outlive the decoder.
 #include "cdi/progress.hpp"
@@ -35,6 +39,7 @@
 #include "convert/qcow2_header.hpp"
 #include "convert/qcow2_stream_inflate_worker.hpp"
 #include "convert/qcow2_stream_layout.hpp"
+#include "convert/qcow2_stream_queue.hpp"
 #include "convert/qcow2_stream_window.hpp"
 
 #include <cstdint>
@@ -63,14 +68,19 @@ struct qcow2_stream_options {
     // With a reader: tables still far ahead are read by position once the window fills (above).
     // Off: only what passed is read again (the tests of that path turn it off).
     bool read_tables_ahead = true;
-    // Claims waiting ahead of the stream (~90 bytes each) past which no more tables are read ahead
-    // until the stream catches up: the memory reading ahead may take.
+    // Claims waiting ahead of the stream (8 bytes a data cluster, ~80 anything else) past which no
+    // more tables are read ahead until the stream catches up: the memory reading ahead may take.
     std::size_t claims_ahead_limit = std::size_t{1} << 16;
-    // Claims waiting ahead of the stream plus separate claimed ranges of the file (~90 bytes each:
-    // the one cost proportional to the image, large for a fragmented one whose tables come first)
-    // past which the image is refused (errc::bad_image, naming CDI_CONVERTER=qemu-img) rather than the
-    // pod being killed for its memory: ~370 MiB at the default, under CDI's 600 MiB pod limit.
-    std::size_t claims_limit = std::size_t{1} << 22;
+    // Data clusters waiting ahead of the stream (8 bytes each, one sorted run per L2 table) kept in
+    // memory; past it the runs go to a file in spill_dir as one merged run (~2.2 KiB of it stays in
+    // memory), or without one the image asks for scratch (errc::scratch_required). 16 MiB: 2 million
+    // clusters, 128 GiB of 64 KiB clusters scattered behind their tables.
+    std::uint64_t queue_memory_limit = std::uint64_t{16} << 20;
+    // Memory all claims may take (the queue's in memory, other claims and separate claimed ranges of
+    // the file ~64-80 bytes each) past which the image is refused (errc::bad_image, naming
+    // CDI_CONVERTER=qemu-img) rather than the pod being killed for its memory. With the queue
+    // spilling, only claims other than data clusters could reach it.
+    std::uint64_t claims_memory_limit = std::uint64_t{64} << 20;
 };
 
 struct qcow2_stream_stats {
@@ -84,6 +94,8 @@ struct qcow2_stream_stats {
     std::uint64_t reread_bytes = 0;         // bytes of those read again from the origin
     std::uint64_t tables_read_ahead = 0;    // L1 and L2 tables read by position before the stream got there
     std::uint64_t read_ahead_bytes = 0;     // their bytes
+    std::uint64_t queue_peak = 0;           // most bytes the clusters waiting ahead took in memory at once
+    std::uint64_t queue_spilled_bytes = 0;  // bytes of those written to scratch (past queue_memory_limit)
 };
 
 class qcow2_stream_decoder {
@@ -121,6 +133,10 @@ private:
     result<void> process_chunk(std::uint64_t base, std::span<const std::byte> chunk);
     // Claims the host range (overlaps refused), then enqueues it.
     result<void> add_claim(std::uint64_t off, const claim_info& c);
+    // errc::bad_image once the claims take more than claims_memory_limit.
+    result<void> check_claims_memory() const;
+    // A queued data cluster the stream has reached: claimed now (overlaps refused), then collected.
+    result<void> collect_queued(const cluster_queue::cluster& q);
     // Ahead of the current chunk: pending; in it or behind it: collected now.
     result<void> enqueue(std::uint64_t off, const claim_info& c);
     result<void> collect(std::uint64_t off, const claim_info& c);
@@ -158,6 +174,7 @@ private:
     stream_window window_;
     positional_output* out_ = nullptr;
     std::multimap<std::uint64_t, claim_info> pending_;  // claims ahead of the current chunk, by host offset
+    cluster_queue queued_;  // data clusters ahead of the current chunk (not yet in claims_): most claims
     std::vector<gather> gathers_;                       // claims that started in a chunk already read
     std::vector<gather> awaiting_;                      // complete but for parts to read again
     std::uint64_t awaiting_bytes_ = 0;

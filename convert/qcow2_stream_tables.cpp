@@ -6,7 +6,6 @@
 #include "convert/qcow2_stream_entries.hpp"
 
 #include <algorithm>
-#include <bit>
 
 namespace cdi {
 namespace {
@@ -29,7 +28,7 @@ result<void> qcow2_stream_decoder::read_tables_ahead() {
 result<bool> qcow2_stream_decoder::read_ahead_batch() {
     const std::uint64_t at = chunk_base_ + chunk_.size();
     std::vector<gather> batch;
-    std::uint64_t bytes = 0, claims = pending_.size();  // the batch's bytes; claims waiting, and those it may add
+    std::uint64_t bytes = 0, claims = pending_.size() + queued_.size();  // the batch's bytes; claims waiting, and those it may add
     for (auto it = far_tables_.begin(); it != far_tables_.end();) {
         const std::uint64_t off = *it;
         // Offsets ascend: the nearest first, whose data is the next to pass. The rest waits for the
@@ -87,6 +86,8 @@ result<void> qcow2_stream_decoder::handle_l1(std::span<const std::byte> bytes) {
 
 result<void> qcow2_stream_decoder::handle_l2(const claim_info& c, std::span<const std::byte> bytes) {
     const std::uint64_t cs = geo_.cluster_size, sub = geo_.subcluster_size;
+    const std::uint64_t ahead = chunk_base_ + chunk_.size();
+    std::vector<cluster_queue::entry> queued;
     for (std::uint64_t j = 0; j < geo_.l2_entries; ++j) {
         const std::uint64_t guest = c.guest + j * cs;
         if (guest >= geo_.virtual_size) break;
@@ -101,15 +102,22 @@ result<void> qcow2_stream_decoder::handle_l2(const claim_info& c, std::span<cons
             }
         }
         if (m->type == l2_mapping::kind::normal) {
-            // With extended L2 qemu reads only the allocated subclusters, and a file may end right
-            // after the last one (qemu allocates by subcluster): the claim ends there too.
-            const std::uint64_t len = geo_.extended_l2 ? (32u - static_cast<std::uint32_t>(std::countl_zero(m->data_mask))) * sub : cs;
+            const std::uint64_t len = geo_.data_bytes(m->data_mask);
             if (len == 0) continue;
+            if (m->host_offset >= ahead) {
+                // Ahead of the stream: queued compactly, claimed when the stream reaches it.
+                if (queued.empty()) queued.reserve(static_cast<std::size_t>(geo_.l2_entries - j));
+                queued.push_back({m->host_offset, static_cast<std::uint32_t>(j), m->data_mask});
+                continue;
+            }
             if (auto r = add_claim(m->host_offset, {host_use::data, len, guest, m->data_mask}); !r) return r;
         } else if (m->type == l2_mapping::kind::compressed) {
             if (auto r = add_claim(m->host_offset, {host_use::compressed, m->host_length, guest, 0}); !r) return r;
         }
     }
+    if (auto r = queued_.add(c.guest, queued); !r) return r;
+    stats_.queue_peak = std::max(stats_.queue_peak, queued_.bytes());
+    if (auto r = check_claims_memory(); !r) return r;
     table_done();
     return {};
 }

@@ -1,8 +1,9 @@
 // The stream-order qcow2 decoder (convert/qcow2_stream_decoder and its qcow2_stream_* pieces),
 // differentially against qemu-img convert (stream_decoder_differential.hpp), and against itself with
 // a range reader over the same bytes and no memory window: every passed-over byte read again by
-// position, and, separately, every table ahead of the stream read by position first. All three must
-// accept the same inputs and write the same disk.
+// position (with every cluster named ahead of the stream queued in a scratch file, not in memory),
+// and, separately, every table ahead of the stream read by position first. All three must accept the
+// same inputs and write the same disk.
 #include "convert/qcow2_stream_decoder.hpp"
 #include "fuzz/stream_decoder_differential.hpp"
 
@@ -56,6 +57,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         by_position.chunk = 4096;
         by_position.reread = &ranges;
         by_position.read_tables_ahead = ahead;
+        if (!ahead) {
+            by_position.queue_memory_limit = 0;
+            by_position.spill_dir = cdi::fuzz::scratch_dir();
+            by_position.spill_limit = 1ull << 30;
+        }
         const auto disk = decode(image, by_position);
         const char* how = ahead ? "with tables read ahead" : "read again by position";
         cdi::fuzz::check(windowed.has_value() == disk.has_value(),

@@ -61,7 +61,8 @@ result<stream_decode_summary> stream_decode::run(const job_spec& spec, std::uint
                    " compressed clusters, " + std::to_string(st->window_peak) + " bytes held in memory at most, " +
                    std::to_string(st->spill_bytes_written) + " bytes spilled to scratch, " + std::to_string(st->reread_bytes) +
                    " bytes read again from the origin, " + std::to_string(st->tables_read_ahead) + " tables (" +
-                   std::to_string(st->read_ahead_bytes) + " bytes) read ahead by position";
+                   std::to_string(st->read_ahead_bytes) + " bytes) read ahead by position, " + std::to_string(st->queue_peak) +
+                   " bytes of clusters queued ahead in memory at most (" + std::to_string(st->queue_spilled_bytes) + " bytes of them spilled)";
     } else {
         // Grains arrive one at a time: gathered into runs before the writer thread takes them.
         coalescing_output runs(behind);

@@ -5,8 +5,6 @@
 // `qemu-img convert -O raw`; hostile images refused with a class.
 #include "tests/convert/qcow2_stream_expect.hpp"
 
-#include <random>
-
 namespace cdi {
 namespace {
 
@@ -142,19 +140,7 @@ TEST_F(qcow2_stream_decoder_test, decodes_sparse_empty_image) {
     EXPECT_EQ(test::allocated_bytes(dec.target), 0u);
 }
 
-// 200 4 KiB writes at random guest offsets: L2 tables and data allocated in the order of writes, so
-// a table names clusters written long after it (claims wait ahead of the stream).
-fs::path shuffled(const fs::path& dir) {
-    const auto p = dir / "shuffled.qcow2";
-    must_run("qemu-img create -q -f qcow2 -o cluster_size=4k " + h::q(p) + " 256M");
-    std::mt19937 gen(14);
-    std::string cmds;
-    for (int i = 0; i < 200; ++i) {
-        cmds += " -c 'write -P " + std::to_string(i % 250 + 1) + " " + std::to_string((gen() % 65536) * 4096) + " 4k'";
-    }
-    must_run("qemu-io -f qcow2" + cmds + " " + h::q(p) + " >/dev/null");
-    return p;
-}
+using test::shuffled;
 
 TEST_F(qcow2_stream_decoder_test, decodes_image_written_in_shuffled_guest_order) {
     const auto p = shuffled(d());
@@ -166,11 +152,40 @@ TEST_F(qcow2_stream_decoder_test, refuses_more_scattered_claims_than_its_limit_a
     // not an OOM kill. The same image decodes with room for its claims.
     const auto p = shuffled(d());
     qcow2_stream_options opts;
-    opts.claims_limit = 40;
+    // Its L1 names ~100 L2 tables at once (~80 bytes each as claims); its 200 clusters take 8 bytes each.
+    opts.claims_memory_limit = 1024;
     const auto refused = decode_stream(p, d(), opts);
     expect_stream_refused(refused, errc::bad_image, "import it with CDI_CONVERTER=qemu-img");
-    opts.claims_limit = 1000;
+    opts.claims_memory_limit = 16 << 10;
     expect_same_as_qemu_img(p, d(), opts);
+}
+
+TEST_F(qcow2_stream_decoder_test, keeps_clusters_named_ahead_of_the_stream_in_eight_bytes_each) {
+    // 2,500 clusters written in shuffled guest order over 32 MiB: its 16 L2 tables come among the
+    // first writes, so over a thousand clusters wait ahead of the stream at once.
+    const auto p = shuffled(d(), 2500, 32 << 20);
+    const auto s = expect_same_as_qemu_img(p, d());
+    EXPECT_EQ(s.queue_peak % 8, 0u);
+    EXPECT_GT(s.queue_peak, 1000u * 8);
+    EXPECT_LE(s.queue_peak, s.data_clusters * 8 + 16 * cluster_queue::table_overhead) << "8 bytes a cluster, and each table's slot";
+}
+
+TEST_F(qcow2_stream_decoder_test, spills_clusters_named_ahead_past_the_queue_limit_or_asks_for_scratch) {
+    // The same 16 tables with room for one of them in memory: without scratch the decoder asks for it;
+    // with it the other tables' clusters wait in an unnamed file, buffered and O_DIRECT.
+    const auto p = shuffled(d(), 2500, 32 << 20);
+    qcow2_stream_options opts;
+    opts.queue_memory_limit = 2048;
+    expect_stream_refused(decode_stream(p, d(), opts), errc::scratch_required, "needs scratch space");
+    fs::create_directories(d() / "scratch");
+    opts.spill_dir = d() / "scratch";
+    opts.spill_limit = 1ull << 30;
+    for (const bool direct : {false, true}) {
+        opts.spill_direct = direct;
+        const auto s = expect_same_as_qemu_img(p, d(), opts);
+        EXPECT_GT(s.queue_spilled_bytes, 0u);
+        EXPECT_TRUE(fs::is_empty(d() / "scratch"));
+    }
 }
 
 // The tests below read in 4 KiB chunks: within one chunk, claims are served from the chunk itself.

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 
 namespace cdi::test {
@@ -48,6 +49,21 @@ inline qcow2_stream_stats expect_same_as_qemu_img(const fs::path& image, const f
     EXPECT_EQ(run_command("cmp " + hostile::q(oracle) + " " + hostile::q(d.target)).status, 0)
         << "decoded " << image << " differs from qemu-img convert -O raw";
     return *d.stats;
+}
+
+// `writes` 4 KiB writes at random guest offsets of a 4 KiB-cluster image of `size` (qemu-io, seeded):
+// L2 tables and data are allocated in the order of the writes, as a guest writing over time leaves
+// them, so a table names clusters written long after it (they wait ahead of the stream).
+inline fs::path shuffled(const fs::path& dir, int writes = 200, std::uint64_t size = 256 << 20) {
+    const auto p = dir / "shuffled.qcow2";
+    must_run("qemu-img create -q -f qcow2 -o cluster_size=4k " + hostile::q(p) + " " + std::to_string(size));
+    std::mt19937 gen(14);
+    std::string cmds;
+    for (int i = 0; i < writes; ++i) {
+        cmds += "write -P " + std::to_string(i % 250 + 1) + " " + std::to_string((gen() % (size / 4096)) * 4096) + " 4k\n";
+    }
+    must_run("printf '" + cmds + "' | qemu-io -f qcow2 " + hostile::q(p) + " >/dev/null");
+    return p;
 }
 
 // An L1 table moved past the data (a resize beyond what the first L1 covers): every L2 table and data
