@@ -68,6 +68,8 @@ int job_outcome(const importer_config& cfg, import_job& job, const result<job_re
         }
         if (r.error().is(errc::scratch_required)) {
             // CDI's wording, including "Import Complete" (contract 1.4): the controller re-creates the pod with scratch.
+            // The termination message carries no cause: the log's line names it.
+            spdlog::info("Scratch space required: {}", r.error().message());
             if (!create_done_file(cfg)) return 1;
             msg.scratch_space_required = true;
             msg.preallocation_applied = false;

@@ -3,6 +3,7 @@
 #include "importer/import_outcome.hpp"
 
 #include "convert/qemu_img.hpp"
+#include "support/log_capture.hpp"
 #include "support/test_env.hpp"
 
 #include <gtest/gtest.h>
@@ -46,10 +47,12 @@ TEST_F(import_outcome_test, a_failed_job_is_unable_to_process_data_with_its_clas
     EXPECT_EQ(message(), "Unable to process data: E_UNSAFE_IMAGE: backing file");
 }
 
-TEST_F(import_outcome_test, scratch_space_required_is_import_complete_with_the_flag_and_exit_0) {
+TEST_F(import_outcome_test, scratch_space_required_is_import_complete_with_the_flag_and_exit_0_and_its_cause_logged) {
     import_job job(cfg_.spec, qemu_, prog_, cancel_);
-    EXPECT_EQ(job_outcome(cfg_, job, make_error(errc::scratch_required, "qcow2"), {{"a", "b"}}), 0);
+    test::log_capture log("%v");
+    EXPECT_EQ(job_outcome(cfg_, job, make_error(errc::scratch_required, "qcow2 tables name 9 data clusters"), {{"a", "b"}}), 0);
     EXPECT_EQ(message(), R"({"scratchSpaceRequired":true,"preallocationApplied":false,"message":"Import Complete"})");
+    EXPECT_NE(log.text().find("Scratch space required: E_SCRATCH_REQUIRED: qcow2 tables name 9 data clusters"), std::string::npos) << log.text();
 }
 
 TEST_F(import_outcome_test, a_checksum_mismatch_is_exit_0_with_the_message_the_controller_matches) {
