@@ -331,7 +331,9 @@ for job in $only; do
   run_job "$job" "${what[$job]}"
 done
 
-echo "qcow2 of virtual size $size bytes ($(numfmt --to=iec "$size")), $(stat -c %s "$qcow2") bytes: 64 MiB of random data every $stride bytes; raw sha256 ${ref_sum:0:16}…"
+contents="64 MiB of random data every $stride bytes"
+[[ $layout == shuffled ]] && contents="every 4 KiB cluster written once by qemu-io in shuffled guest order"
+echo "qcow2 of virtual size $size bytes ($(numfmt --to=iec "$size")), $(stat -c %s "$qcow2") bytes: $contents; raw sha256 ${ref_sum:0:16}…"
 echo "Each job alone in a cgroup-v1 memory cgroup, memory.limit_in_bytes = $limit ($(numfmt --to=iec "$limit")); importer $importer, server $server."
 echo "$(date -u +%Y-%m-%dT%H:%MZ), commit $(git -C "$repo" rev-parse --short HEAD), $(nproc) CPUs, load average $load0 at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end."
 echo

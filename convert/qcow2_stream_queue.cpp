@@ -17,6 +17,18 @@ std::span<const std::byte> as_bytes_of(const std::vector<T>& v) {
     return std::as_bytes(std::span(v));
 }
 
+// A slot of `slots` for a new run: a drained one's if any, else a new one at the end.
+template <class Run>
+std::uint32_t take_slot(std::vector<Run>& slots, std::vector<std::uint32_t>& free) {
+    if (free.empty()) {
+        slots.emplace_back();
+        return static_cast<std::uint32_t>(slots.size() - 1);
+    }
+    const std::uint32_t slot = free.back();
+    free.pop_back();
+    return slot;
+}
+
 }  // namespace
 
 std::uint64_t cluster_queue::table_run::bytes() const noexcept {
@@ -63,14 +75,7 @@ result<void> cluster_queue::add(std::uint64_t guest_base, const std::vector<entr
         size_ += n;
         return {};
     }
-    std::uint32_t slot;
-    if (!free_tables_.empty()) {
-        slot = free_tables_.back();
-        free_tables_.pop_back();
-    } else {
-        slot = static_cast<std::uint32_t>(tables_.size());
-        tables_.emplace_back();
-    }
+    const std::uint32_t slot = take_slot(tables_, free_tables_);
     size_ += n;
     table_bytes_ += t.bytes();
     heap_.emplace(t.keys.front(), slot);
@@ -116,14 +121,7 @@ result<void> cluster_queue::spill_tables(table_run&& incoming) {
     r.file_at = *first;
     r.file_records = records;
     if (auto f = refill(r); !f) return f;
-    std::uint32_t slot;
-    if (!free_spilled_.empty()) {
-        slot = free_spilled_.back();
-        free_spilled_.pop_back();
-    } else {
-        slot = static_cast<std::uint32_t>(spilled_.size());
-        spilled_.emplace_back();
-    }
+    const std::uint32_t slot = take_slot(spilled_, free_spilled_);
     spilled_bytes_in_memory_ += r.bytes();
     spilled_[slot] = std::move(r);
     ++spilled_runs_;
