@@ -9,6 +9,10 @@
 #   BENCH_SIZE, BENCH_DIR, REPS   as bench/run.sh (inputs shared with it)
 #   BENCH_IMPORTER                the cdi-importer binary (default <repo>/build-bench/importer/cdi-importer)
 #   BENCH_ONLY                    subset of: qcow2 qcow2c vmdk qcow2-delay qcow2-l1end xz gz s3-qcow2 s3-xz (default all)
+#   BENCH_ORIGIN_TMPFS=1          nginx serves copies of the inputs from /dev/shm, which drop_caches
+#                                 leaves in memory: the origin's reads no longer share the target's
+#                                 disk, as with a remote origin (the default serves BENCH_DIR, read
+#                                 cold from the same disk the targets are written to)
 # qcow2 also runs ours with CDI_CONVERTER=qemu-img (staged in scratch, then qemu-img: the path before
 # issue 14) as a peer; qcow2c is the same disk with zlib-compressed clusters (qemu-img convert -c);
 # vmdk the same disk as a streamOptimized VMDK;
@@ -54,15 +58,24 @@ mkdir -p "$work"
 : > "$BENCH_CMD_LOG"
 
 # One nginx for the whole run, serving the inputs directory (sendfile, keep-alive, ranges).
-bench_nginx_http_start "$work/nginx" "$dir" disk.qcow2
+origin=$dir
+if [[ ${BENCH_ORIGIN_TMPFS:-} == 1 ]]; then
+  origin=$(mktemp -d /dev/shm/cdi-bench-origin.XXXXXX)
+  trap 'rm -rf "$origin"' EXIT
+  bench_log "copying the inputs to $origin (tmpfs)"
+  for f in disk.qcow2 disk.c.qcow2 disk.l1end.qcow2 disk.stream.vmdk disk.raw.xz disk.raw.gz; do
+    [[ -f $dir/$f ]] && cp "$dir/$f" "$origin/"
+  done
+fi
+bench_nginx_http_start "$work/nginx" "$origin" disk.qcow2
 port=$BENCH_NGINX_PORT nginx_pid=$BENCH_NGINX_PID
-trap 'kill $nginx_pid 2> /dev/null || true' EXIT
+trap 'kill $nginx_pid 2> /dev/null || true; [[ $origin == "$dir" ]] || rm -rf "$origin"' EXIT
 export BASE="http://127.0.0.1:$port"
 
 # The same nginx 25 ms away in each direction.
 python3 "$here/delay_proxy.py" 0 127.0.0.1 "$port" 25 "$work/proxy.port" &
 proxy_pid=$!
-trap 'kill $nginx_pid $proxy_pid 2> /dev/null || true' EXIT
+trap 'kill $nginx_pid $proxy_pid 2> /dev/null || true; [[ $origin == "$dir" ]] || rm -rf "$origin"' EXIT
 for _ in $(seq 100); do [[ -s $work/proxy.port ]] && break; sleep 0.05; done
 export FAR="http://127.0.0.1:$(cat "$work/proxy.port")"
 
@@ -73,7 +86,7 @@ export S3_KEY=AKIDBENCHEXAMPLE S3_SECRET=bench/Secret+Key0000EXAMPLE
 python3 "$repo/tests/support/s3_server.py" --root "$work/s3root" --port-file "$work/s3.port" \
   --access-key "$S3_KEY" --secret-key "$S3_SECRET" &
 s3_pid=$!
-trap 'kill $nginx_pid $proxy_pid $s3_pid 2> /dev/null || true' EXIT
+trap 'kill $nginx_pid $proxy_pid $s3_pid 2> /dev/null || true; [[ $origin == "$dir" ]] || rm -rf "$origin"' EXIT
 for _ in $(seq 100); do [[ -s $work/s3.port ]] && break; sleep 0.05; done
 S3="http://127.0.0.1:$(cat "$work/s3.port")/bench"
 export S3
