@@ -16,6 +16,7 @@
 #   BENCH_IMPORTER  the cdi-importer binary (default <repo>/build-bench/importer/cdi-importer)
 #   BENCH_GZIP_LEVEL  gzip level of the layer (default 6: the default of docker and buildah)
 #   BENCH_GUNZIP    the peers' gzip decoder for tar -I (default pigz: faster than gzip here)
+#   BENCH_ORIGIN_TMPFS=1  the registry serves a copy of its storage from /dev/shm (see bench/http_import.sh)
 # The image (build + push) is cached in $BENCH_DIR/registry-<bytes>/storage, marked by pushed.done.
 # Needs root (drops the page cache before every timed run), docker-registry, skopeo, curl, jq,
 # pigz, tar, qemu-img, /usr/bin/python3 (tests/support/oci_image.py).
@@ -61,6 +62,20 @@ export REF="docker://127.0.0.1:$port/bench/disk:v1" API="http://127.0.0.1:$port/
 
 # The containerdisk, built and pushed once per input set (rebuilt when the qcow2 is newer).
 bench_containerdisk_push "$reg" "$qcow2" "$level" "$REF"
+# BENCH_ORIGIN_TMPFS=1: the registry serves a copy of its storage from /dev/shm, which drop_caches
+# leaves in memory (a remote registry's disk is not the target's), as bench/http_import.sh does.
+if [[ ${BENCH_ORIGIN_TMPFS:-} == 1 ]]; then
+  kill "$registry_pid" 2> /dev/null || true
+  wait "$registry_pid" 2> /dev/null || true
+  origin=$(mktemp -d /dev/shm/cdi-bench-registry.XXXXXX)
+  trap 'rm -rf "$origin"' EXIT
+  bench_log "copying the registry's storage to $origin (tmpfs)"
+  cp -a "$reg/storage/." "$origin/"
+  bench_registry_start "$work" "$origin"
+  port=$BENCH_REGISTRY_PORT registry_pid=$BENCH_REGISTRY_PID
+  trap 'kill $registry_pid 2> /dev/null || true; rm -rf "$origin"' EXIT
+  export REF="docker://127.0.0.1:$port/bench/disk:v1" API="http://127.0.0.1:$port/v2/bench/disk"
+fi
 manifest_accept='application/vnd.oci.image.manifest.v1+json,application/vnd.docker.distribution.manifest.v2+json'
 layer_size=$(curl -sSf -H "Accept: $manifest_accept" "$API/manifests/v1" | jq -r '.layers[0].size')
 export MANIFEST_ACCEPT=$manifest_accept
