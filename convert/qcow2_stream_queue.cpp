@@ -1,7 +1,7 @@
 #include "convert/qcow2_stream_queue.hpp"
 
 #include <algorithm>
-#include <cstring>
+#include <span>
 #include <string>
 
 namespace cdi {
@@ -69,7 +69,7 @@ result<void> cluster_queue::add(std::uint64_t guest_base, const std::vector<entr
         if (!opts_.spill) {
             return make_error(errc::scratch_required, "qcow2 tables name " + std::to_string(size_ + n) + " data clusters ahead of the stream, more than " +
                                                           std::to_string(opts_.memory_limit >> 20) +
-                                                          " MiB keeps track of (a fragmented layout): the rest needs scratch space");
+                                                          " MiB of memory can track (a fragmented layout): the rest needs scratch space");
         }
         if (auto r = spill_tables(std::move(t)); !r) return r;
         size_ += n;

@@ -12,14 +12,15 @@
 // (512 GiB of 64 KiB clusters) take 64 MiB. Each table's keys are one sorted run; runs are merged
 // through a heap keyed by each run's next offset, so a pop costs O(log tables), not O(log clusters).
 //
-// Memory bounded whatever the image: the tables' runs take at most memory_limit; a table that would
-// pass it sends every run in memory, its own included, to a scratch file (stream_spill: unnamed,
-// freed on any exit, O_DIRECT under CACHE_MODE=TRYNONE) as one run merged in host order, 16-byte
-// records (key, table number, mask), of which only the next `buffered` stay in memory, read again
-// from the file as it drains: an external merge sort's runs. Each spilled run holds what filled
-// memory_limit (2 million clusters at 16 MiB) and costs ~2.2 KiB in memory, so the memory grows by
-// ~1 MiB per billion clusters named ahead. Without a scratch directory, a table past the limit is
-// errc::scratch_required: the importer asks CDI for a scratch volume and the next pod spills.
+// Memory nearly flat whatever the image: the tables' runs take at most memory_limit; a table that
+// would pass it sends every run in memory, its own included, to a scratch file (stream_spill:
+// unnamed, freed on any exit, O_DIRECT under CACHE_MODE=TRYNONE) as one run merged in host order,
+// 16-byte records (key, table number, mask), of which only the next `buffered` stay in memory, read
+// again from the file as it drains: an external merge sort's runs. Each spilled run holds what
+// filled memory_limit (2 million clusters at 16 MiB) and costs ~2.2 KiB in memory, so the memory
+// grows by ~1 MiB per billion clusters named ahead. Without a scratch directory, a table past the
+// limit is errc::scratch_required: the importer asks CDI for a scratch volume and the next pod
+// spills.
 //
 // The queue checks nothing but the entries' form: the decoder claims a cluster's bytes (host_claims)
 // when it pops it, which refuses an overlap with any structure claimed by then; whatever overlaps a
