@@ -58,10 +58,15 @@ mkdir -p "$work"
 : > "$BENCH_CMD_LOG"
 
 # One nginx for the whole run, serving the inputs directory (sendfile, keep-alive, ranges).
-origin=$dir
+# Everything this script starts, and the tmpfs copy, goes at exit, whatever has been started by then.
+origin=$dir nginx_pid="" proxy_pid="" s3_pid=""
+cleanup() {
+  kill $nginx_pid $proxy_pid $s3_pid 2> /dev/null || true
+  [[ $origin == "$dir" ]] || rm -rf "$origin"
+}
+trap cleanup EXIT
 if [[ ${BENCH_ORIGIN_TMPFS:-} == 1 ]]; then
   origin=$(mktemp -d /dev/shm/cdi-bench-origin.XXXXXX)
-  trap 'rm -rf "$origin"' EXIT
   bench_log "copying the inputs to $origin (tmpfs)"
   for f in disk.qcow2 disk.c.qcow2 disk.l1end.qcow2 disk.stream.vmdk disk.raw.xz disk.raw.gz; do
     [[ -f $dir/$f ]] && cp "$dir/$f" "$origin/"
@@ -69,13 +74,11 @@ if [[ ${BENCH_ORIGIN_TMPFS:-} == 1 ]]; then
 fi
 bench_nginx_http_start "$work/nginx" "$origin" disk.qcow2
 port=$BENCH_NGINX_PORT nginx_pid=$BENCH_NGINX_PID
-trap 'kill $nginx_pid 2> /dev/null || true; [[ $origin == "$dir" ]] || rm -rf "$origin"' EXIT
 export BASE="http://127.0.0.1:$port"
 
 # The same nginx 25 ms away in each direction.
 python3 "$here/delay_proxy.py" 0 127.0.0.1 "$port" 25 "$work/proxy.port" &
 proxy_pid=$!
-trap 'kill $nginx_pid $proxy_pid 2> /dev/null || true; [[ $origin == "$dir" ]] || rm -rf "$origin"' EXIT
 for _ in $(seq 100); do [[ -s $work/proxy.port ]] && break; sleep 0.05; done
 export FAR="http://127.0.0.1:$(cat "$work/proxy.port")"
 
@@ -86,7 +89,6 @@ export S3_KEY=AKIDBENCHEXAMPLE S3_SECRET=bench/Secret+Key0000EXAMPLE
 python3 "$repo/tests/support/s3_server.py" --root "$work/s3root" --port-file "$work/s3.port" \
   --access-key "$S3_KEY" --secret-key "$S3_SECRET" &
 s3_pid=$!
-trap 'kill $nginx_pid $proxy_pid $s3_pid 2> /dev/null || true; [[ $origin == "$dir" ]] || rm -rf "$origin"' EXIT
 for _ in $(seq 100); do [[ -s $work/s3.port ]] && break; sleep 0.05; done
 S3="http://127.0.0.1:$(cat "$work/s3.port")/bench"
 export S3

@@ -57,7 +57,12 @@ mkdir -p "$work" "$reg/storage"
 # One registry for the whole run, config as tests/support/docker_registry.hpp (plain HTTP, no auth).
 bench_registry_start "$work" "$reg/storage"
 port=$BENCH_REGISTRY_PORT registry_pid=$BENCH_REGISTRY_PID
-trap 'kill $registry_pid 2> /dev/null || true' EXIT
+origin=""
+cleanup() {
+  kill "$registry_pid" 2> /dev/null || true
+  [[ -z $origin ]] || rm -rf "$origin"
+}
+trap cleanup EXIT
 export REF="docker://127.0.0.1:$port/bench/disk:v1" API="http://127.0.0.1:$port/v2/bench/disk"
 
 # The containerdisk, built and pushed once per input set (rebuilt when the qcow2 is newer).
@@ -68,12 +73,10 @@ if [[ ${BENCH_ORIGIN_TMPFS:-} == 1 ]]; then
   kill "$registry_pid" 2> /dev/null || true
   wait "$registry_pid" 2> /dev/null || true
   origin=$(mktemp -d /dev/shm/cdi-bench-registry.XXXXXX)
-  trap 'rm -rf "$origin"' EXIT
   bench_log "copying the registry's storage to $origin (tmpfs)"
   cp -a "$reg/storage/." "$origin/"
   bench_registry_start "$work" "$origin"
   port=$BENCH_REGISTRY_PORT registry_pid=$BENCH_REGISTRY_PID
-  trap 'kill $registry_pid 2> /dev/null || true; rm -rf "$origin"' EXIT
   export REF="docker://127.0.0.1:$port/bench/disk:v1" API="http://127.0.0.1:$port/v2/bench/disk"
 fi
 manifest_accept='application/vnd.oci.image.manifest.v1+json,application/vnd.docker.distribution.manifest.v2+json'

@@ -47,8 +47,7 @@ cluster_queue::cluster_queue(std::uint32_t cluster_bits, bool extended, cluster_
 
 result<void> cluster_queue::add(std::uint64_t guest_base, const std::vector<entry>& entries) {
     if (entries.empty()) return {};
-    const std::uint32_t span_bits = cluster_bits_ + index_bits_;
-    if (guest_base % (std::uint64_t{1} << span_bits) != 0 || guest_base >> span_bits >> 32 != 0) {
+    if (guest_base % (std::uint64_t{1} << span_bits()) != 0 || guest_base >> span_bits() >> 32 != 0) {
         return make_error(errc::corrupt_image, "qcow2 L2 table at guest offset " + std::to_string(guest_base) + " is not a table's");
     }
     table_run t{guest_base, {}, {}, 0};
@@ -94,7 +93,6 @@ result<void> cluster_queue::spill_tables(table_run&& incoming) {
     runs.push_back(std::move(incoming));
     std::priority_queue<key, std::vector<key>, std::greater<>> merge;
     for (std::uint32_t i = 0; i < runs.size(); ++i) merge.emplace(runs[i].keys[runs[i].next], i);
-    const std::uint32_t span_bits = cluster_bits_ + index_bits_;
     std::vector<record> batch;
     batch.reserve(merge_batch);
     std::optional<std::uint64_t> first;
@@ -103,7 +101,7 @@ result<void> cluster_queue::spill_tables(table_run&& incoming) {
         auto [k, i] = merge.top();
         merge.pop();
         table_run& t = runs[i];
-        batch.push_back({k, static_cast<std::uint32_t>(t.guest_base >> span_bits), extended_ ? t.masks[index_of(k)] : 0});
+        batch.push_back({k, static_cast<std::uint32_t>(t.guest_base >> span_bits()), extended_ ? t.masks[index_of(k)] : 0});
         if (++t.next < t.keys.size()) merge.emplace(t.keys[t.next], i);
         if (batch.size() == merge_batch || merge.empty()) {
             auto at = spill_->append(as_bytes_of(batch));
@@ -163,7 +161,7 @@ cluster_queue::cluster cluster_queue::pop_table(std::uint32_t slot) {
 result<cluster_queue::cluster> cluster_queue::pop_spilled(std::uint32_t slot) {
     spilled_run& r = spilled_[slot];
     const record rec = r.buffer[r.next++];
-    const std::uint64_t guest = (std::uint64_t{rec.table} << (cluster_bits_ + index_bits_)) + (std::uint64_t{index_of(rec.key)} << cluster_bits_);
+    const std::uint64_t guest = (std::uint64_t{rec.table} << span_bits()) + (std::uint64_t{index_of(rec.key)} << cluster_bits_);
     const cluster c{host_of(rec.key), guest, extended_ ? rec.mask : ~0u};
     if (r.next == r.buffer.size() && r.file_records > 0) {
         if (auto s = refill(r); !s) return s.error();

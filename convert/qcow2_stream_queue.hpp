@@ -112,6 +112,8 @@ private:
 
     std::uint64_t host_of(std::uint64_t k) const noexcept { return (k >> index_bits_) << cluster_bits_; }
     std::uint32_t index_of(std::uint64_t k) const noexcept { return static_cast<std::uint32_t>(k & ((std::uint64_t{1} << index_bits_) - 1)); }
+    // log2 of the guest bytes one table maps: a table's number is its guest base shifted by it.
+    std::uint32_t span_bits() const noexcept { return cluster_bits_ + index_bits_; }
     // Merges every table run in memory and t into one run in the spill file; the heap is rebuilt.
     result<void> spill_tables(table_run&& t);
     // Reads a spilled run's next records into its buffer (released in the file once read).
