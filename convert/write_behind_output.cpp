@@ -46,8 +46,29 @@ result<void> write_behind_output::enqueue(job j) {
     return {};
 }
 
+result<std::size_t> write_behind_output::append_to_last(std::uint64_t offset, std::span<const std::byte> data) {
+    std::lock_guard lock(mutex_);
+    if (failed_) return *failed_;
+    if (queue_.empty()) return 0;
+    job& last = queue_.back();  // the writer copies a job out of the queue before writing it
+    if (!last.slot || last.offset + last.len != offset) return 0;
+    const std::size_t used = last.lead + static_cast<std::size_t>(last.len);
+    const std::size_t n = std::min(data.size(), slot_size_ + align - used);
+    if (n == 0) return 0;
+    std::memcpy(buffers_[*last.slot].data() + used, data.data(), n);
+    last.len += n;
+    return n;
+}
+
 result<void> write_behind_output::write_at(std::uint64_t offset, std::span<const std::byte> data) {
     while (!data.empty()) {
+        auto appended = append_to_last(offset, data);
+        if (!appended) return appended.error();
+        if (*appended > 0) {
+            offset += *appended;
+            data = data.subspan(*appended);
+            continue;
+        }
         const auto lead = static_cast<std::size_t>(offset % align);
         const std::size_t n = std::min(data.size(), slot_size_ + align - lead);
         auto slot = take_slot();
