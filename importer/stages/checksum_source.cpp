@@ -8,7 +8,7 @@ namespace cdi {
 
 result<std::unique_ptr<checksum_source>> checksum_source::create(source_ptr upstream, checksum_spec expected,
                                                                  std::string blob) {
-    auto h = hasher::create(expected.algorithm);
+    auto h = background_hasher::create(expected.algorithm);
     if (!h) return h.error();
     return std::unique_ptr<checksum_source>(
         new checksum_source(std::move(upstream), std::move(expected), std::move(*h), std::move(blob)));

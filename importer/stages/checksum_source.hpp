@@ -9,11 +9,12 @@
 // Consumers that stop before the end (a tar reader skipping trailing padding, a format reader that
 // has what it needs) must call drain_and_verify() afterwards, or the checksum is never checked.
 //
+// The digest is computed on a thread of its own (background_hasher), beside the consumer's.
 // Errors from upstream pass through unchanged; after any error the source stays failed (the same
-// error is returned again). Ownership: owns upstream. Thread-safety: none.
+// error is returned again). Ownership: owns upstream. Thread-safety: none (one caller thread).
 #include "cdi/source.hpp"
 #include "importer/stages/checksum.hpp"
-#include "importer/stages/hasher.hpp"
+#include "importer/stages/background_hasher.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -46,7 +47,7 @@ public:
 private:
     enum class state { reading, verified, failed };
 
-    checksum_source(source_ptr upstream, checksum_spec expected, hasher h, std::string blob) noexcept
+    checksum_source(source_ptr upstream, checksum_spec expected, background_hasher h, std::string blob) noexcept
         : upstream_(std::move(upstream)), expected_(std::move(expected)), hasher_(std::move(h)), blob_(std::move(blob)) {}
 
     result<std::size_t> fail(error e);
@@ -54,7 +55,7 @@ private:
 
     source_ptr upstream_;
     checksum_spec expected_;
-    hasher hasher_;
+    background_hasher hasher_;  // digests on its own thread (background_hasher.hpp)
     std::string blob_;
     std::uint64_t bytes_ = 0;
     state state_ = state::reading;
