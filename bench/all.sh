@@ -21,8 +21,9 @@
 #               also "file" (bench/run.sh, local file import; its table only: it writes no CSV rows)
 #   BENCH_BUILD_DIR  the Release build (default <repo>/build-bench); BENCH_NO_BUILD=1 skips building
 #   BENCH_NO_SETUP=1 skips scripts/setup.sh
-#   BENCH_ORIGIN_TMPFS=1  the HTTP suite's nginx and the registry suite's docker-registry serve their
-#               inputs from /dev/shm (bench/http_import.sh, bench/registry_import.sh)
+#   BENCH_ORIGIN_TMPFS=1  the inputs come from /dev/shm, not the bench disk: the HTTP suite's nginx and
+#               the registry suite's docker-registry serve them from there, the upload suites' curl
+#               sends them from there (bench/http_import.sh, bench/registry_import.sh, bench/upload.sh)
 # A suite that fails is reported in table.md and the run goes on; the exit status is then 1.
 set -euo pipefail
 
@@ -98,7 +99,7 @@ opts=$(findmnt -no OPTIONS --target "$dir" 2> /dev/null || true)
   echo "- virtual size $size bytes ($size_arg), REPS=$reps; load average at the start $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "- inputs: disk.raw $(du -B1 "$dir/disk.raw" | cut -f1) bytes allocated; gz $(stat -c %s "$dir/disk.raw.gz"), xz $(stat -c %s "$dir/disk.raw.xz"), zst $(stat -c %s "$dir/disk.raw.zst"), qcow2 $(stat -c %s "$dir/disk.qcow2") bytes"
   if [[ ${BENCH_ORIGIN_TMPFS:-} == 1 ]]; then
-    echo "- origins: nginx and docker-registry serve copies of their inputs from /dev/shm (BENCH_ORIGIN_TMPFS=1), not the bench disk"
+    echo "- origins: nginx and docker-registry serve, and the upload client sends, copies of the inputs from /dev/shm (BENCH_ORIGIN_TMPFS=1), not the bench disk"
   fi
   echo "- ratio ours/peer = peer time / our time: above 1 we are faster"
 } > "$res/header.md"

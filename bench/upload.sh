@@ -21,6 +21,10 @@
 #                 or `qemu-img convert -n` (qcow2) writes the device. Before every run (timed or
 #                 not) the device is filled with a non-zero pattern (untimed), so every runner starts
 #                 from the same allocated, dirty device and zeros it must write are checked by cmp.
+#   BENCH_ORIGIN_TMPFS=1  curl sends copies of the inputs from /dev/shm, which drop_caches leaves in
+#                 memory: virtctl reads the image on the user's machine, never on the PVC's disk, and
+#                 with one bench disk a cold read of the input competes with every runner's writes
+#                 (see bench/http_import.sh). Both runners read the same copy.
 # Needs root (drops the page cache before every timed run; losetup for the block target).
 # shellcheck disable=SC2016
 set -euo pipefail
@@ -55,14 +59,25 @@ rm -rf "$work"
 mkdir -p "$work" "$TLS_DIR" "$NGINX_DIR"
 : > "$BENCH_CMD_LOG"
 
-# The block target: a loop device exactly the disk's size, so cmp compares the whole device.
+# Everything this script sets up (the loop device, the tmpfs copies) goes at exit, whatever has
+# been set up by then.
 export DEV=""
+origin=$dir
+cleanup() {
+  if [[ -n $DEV ]]; then
+    losetup -d "$DEV" 2> /dev/null || true
+    rm -f "$work/block.img"
+  fi
+  [[ $origin == "$dir" ]] || rm -rf "$origin"
+}
+trap cleanup EXIT
+
+# The block target: a loop device exactly the disk's size, so cmp compares the whole device.
 out=$TARGET_DIR/disk.img
 if [[ $target == block ]]; then
   command -v losetup > /dev/null || bench_die "missing tool: losetup (scripts/setup.sh installs util-linux)"
   truncate -s "$size" "$work/block.img"
   DEV=$(losetup --find --show "$work/block.img") || bench_die "losetup failed"
-  trap 'losetup -d "$DEV" 2> /dev/null || true; rm -f "$work/block.img"' EXIT
   out=$DEV
   bench_log "block target: $DEV over $work/block.img"
 fi
@@ -189,16 +204,24 @@ run=bench_run_cold
 [[ $target == block ]] && run=run_block
 
 declare -A input
-input[raw]=$dir/disk.raw
-input[xz]=$dir/disk.raw.xz
-input[gz]=$dir/disk.raw.gz
-input[qcow2]=$dir/disk.qcow2
-input[flood]=$dir/disk.raw
+input[raw]=disk.raw
+input[xz]=disk.raw.xz
+input[gz]=disk.raw.gz
+input[qcow2]=disk.qcow2
+input[flood]=disk.raw
+if [[ ${BENCH_ORIGIN_TMPFS:-} == 1 ]]; then
+  origin=$(mktemp -d /dev/shm/cdi-bench-origin.XXXXXX)
+  bench_log "copying the inputs to $origin (tmpfs)"
+  for w in $only; do
+    f=${input[$w]:-}
+    [[ -n $f && ! -e $origin/$f ]] && cp "$dir/$f" "$origin/"
+  done
+fi
 
 BENCH_ROWS=()
 for w in $only; do
-  export IN=${input[$w]:-}
-  [[ -n $IN ]] || bench_die "unknown workload $w"
+  [[ -n ${input[$w]:-} ]] || bench_die "unknown workload $w"
+  export IN=$origin/${input[$w]}
   cat "$IN" > /dev/null # the host's cache: see run.sh
   if [[ $w == flood ]]; then  # "peer" is ours unloaded: ours/peer is the fraction of its speed kept
     bench_compare "raw under flood" "$size" "$reps" "$ref" "$out" "$run" "ours flood" ours
@@ -211,6 +234,7 @@ if [[ -s $FLOOD_DIR/counts.jsonl ]]; then
 fi
 rm -rf "$TARGET_DIR" "$SCRATCH_DIR"
 
+[[ $origin == "$dir" ]] || echo "Inputs sent from /dev/shm (BENCH_ORIGIN_TMPFS=1)."
 echo "Target: $target${DEV:+ ($DEV, a loop device over $work/block.img)}. Virtual size $size bytes; median of $reps cold runs each; GB/s = virtual size / time (10^9 bytes)."
 echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs."
 echo
