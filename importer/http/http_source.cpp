@@ -59,7 +59,7 @@ result<std::unique_ptr<http_source>> http_source::open(std::string_view url, htt
 http_source::http_source(http_url origin, http_options opts, std::shared_ptr<tls_client_context> tls, proxy_selector proxies,
                          const cancel_token& cancel)
     : origin_(std::move(origin)), final_(origin_), opts_(std::move(opts)), credentials_(opts_.credentials),
-      authorization_(opts_.authorization), cancel_(cancel), tls_(std::move(tls)), proxies_(std::move(proxies)) {
+      authorization_(opts_.authorization), cancel_(&cancel), tls_(std::move(tls)), proxies_(std::move(proxies)) {
     if (!credentials_ && origin_.userinfo()) credentials_ = origin_.userinfo();
     for (const auto& line : opts_.extra_headers) {
         const auto colon = line.find(':');

@@ -62,6 +62,8 @@ public:
     result<std::size_t> read(std::span<std::byte> out) override;
     // Content-Length of the full body (the GET's, else the HEAD's) when known.
     std::optional<std::uint64_t> size_hint() const override;
+    // Any thread: the read in progress, and every later one, ends within 100 ms as canceled.
+    void interrupt() noexcept override { cancel_.cancel(); }
     bool accepts_ranges() const noexcept { return accepts_ranges_; }
     const std::string& content_type() const noexcept { return content_type_; }
     // The URL the body came from, after redirects, without userinfo.
@@ -96,7 +98,7 @@ private:
     std::vector<std::pair<std::string, std::string>> extra_headers_;
     std::optional<basic_credentials> credentials_;
     std::string authorization_;  // replaces credentials_ when set (http_options::authorization/authorize)
-    const cancel_token& cancel_;
+    cancel_token cancel_;  // the job's token, and interrupt()'s
     boost::asio::io_context ioc_;  // private: every wait of this source runs here, on the caller's thread
     std::shared_ptr<tls_client_context> tls_;
     proxy_selector proxies_;

@@ -17,6 +17,7 @@
 #include "cdi/source.hpp"
 #include "importer/archive/archive_reader.hpp"
 #include "importer/stages/checksum_source.hpp"
+#include "importer/stages/read_ahead_source.hpp"
 #include "importer/registry/containerdisk_overlay.hpp"
 #include "importer/registry/image_manifest.hpp"
 #include "importer/registry/image_source.hpp"
@@ -64,6 +65,7 @@ private:
 
     source_ptr layer_top_;                    // decompressed tar stream of the current layer
     checksum_source* layer_check_ = nullptr;  // its digest check, inside layer_top_'s chain
+    read_ahead_source* layer_ahead_ = nullptr;  // layer_top_: the layer's stream read on its own thread
     std::unique_ptr<archive_reader> reader_;  // borrows layer_top_; reset before it
     std::string layer_name_;
 

@@ -28,6 +28,7 @@ public:
         return n;
     }
     std::optional<std::uint64_t> size_hint() const override { return size_; }
+    void interrupt() noexcept override { upstream_->interrupt(); }
 
 private:
     source_ptr upstream_;

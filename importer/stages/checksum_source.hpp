@@ -33,6 +33,7 @@ public:
 
     result<std::size_t> read(std::span<std::byte> buf) override;
     std::optional<std::uint64_t> size_hint() const override { return upstream_->size_hint(); }
+    void interrupt() noexcept override { upstream_->interrupt(); }
 
     // Reads the rest of the stream (64 KiB buffer, discarded) to its clean end and verifies; returns
     // at once if already verified. The error is the mismatch, or upstream's.

@@ -14,6 +14,7 @@ public:
 
     result<std::size_t> read(std::span<std::byte> buf) override;
     std::optional<std::uint64_t> size_hint() const override { return upstream_->size_hint(); }
+    void interrupt() noexcept override { upstream_->interrupt(); }
 
     // Bytes delivered so far by this source.
     std::uint64_t count() const noexcept { return count_; }

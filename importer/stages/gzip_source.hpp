@@ -35,6 +35,7 @@ public:
     gzip_source& operator=(const gzip_source&) = delete;
 
     result<std::size_t> read(std::span<std::byte> buf) override;
+    void interrupt() noexcept override { upstream_->interrupt(); }
 
     // The deflate body decoder of one backend; defined in gzip_source.cpp.
     class inflater;

@@ -26,6 +26,7 @@ public:
 
     result<std::size_t> read(std::span<std::byte> buf) override;
     std::optional<std::uint64_t> size_hint() const override;
+    void interrupt() noexcept override { upstream_->interrupt(); }
 
 private:
     explicit peek_source(source_ptr upstream) : upstream_(std::move(upstream)) {}

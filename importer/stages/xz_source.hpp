@@ -42,6 +42,7 @@ public:
     xz_source& operator=(const xz_source&) = delete;
 
     result<std::size_t> read(std::span<std::byte> buf) override;
+    void interrupt() noexcept override { upstream_->interrupt(); }
 
 private:
     struct decoder;  // owns the lzma_stream (lzma_end on destruction)

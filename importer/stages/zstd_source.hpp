@@ -32,6 +32,7 @@ public:
     zstd_source& operator=(const zstd_source&) = delete;
 
     result<std::size_t> read(std::span<std::byte> buf) override;
+    void interrupt() noexcept override { upstream_->interrupt(); }
 
 private:
     struct dctx_deleter {

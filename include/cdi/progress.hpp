@@ -104,11 +104,21 @@ private:
 // Set once (SIGTERM, deadline, client gone); polled by long-running steps between chunks.
 class cancel_token {
 public:
+    cancel_token() = default;
+    // A token that is also canceled whenever `*parent` is (a source's own token below the job's,
+    // so the source can be stopped alone). The parent must outlive it.
+    explicit cancel_token(const cancel_token* parent) noexcept : parent_(parent) {}
+    cancel_token(const cancel_token&) = delete;
+    cancel_token& operator=(const cancel_token&) = delete;
+
     void cancel() noexcept { canceled_.store(true, std::memory_order_relaxed); }
-    bool canceled() const noexcept { return canceled_.load(std::memory_order_relaxed); }
+    bool canceled() const noexcept {
+        return canceled_.load(std::memory_order_relaxed) || (parent_ != nullptr && parent_->canceled());
+    }
 
 private:
     std::atomic<bool> canceled_{false};
+    const cancel_token* parent_ = nullptr;
 };
 
 }  // namespace cdi

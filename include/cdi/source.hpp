@@ -8,7 +8,11 @@
 //   should (a gzip member cut short, a body shorter than its Content-Length) is an error, never 0.
 // - After an error the source is unusable; callers do not read again.
 // - size_hint() is the number of bytes the source will deliver in total, when known in advance.
-// Thread-safety: none; a pipeline is driven by one worker thread.
+// - interrupt() may be called from any thread, also while another one is in read(): a read waiting
+//   on the network returns soon (an error), and the source is unusable afterwards. A source that
+//   never waits long (a file, memory) ignores it; a stage forwards it to its upstream. Used by
+//   read_ahead_source, whose thread reads its upstream, to stop that thread.
+// Thread-safety: none besides interrupt(); a pipeline is driven by one worker thread.
 #include "cdi/error.hpp"
 
 #include <cstddef>
@@ -24,6 +28,7 @@ public:
     virtual ~source() = default;
     virtual result<std::size_t> read(std::span<std::byte> buf) = 0;
     virtual std::optional<std::uint64_t> size_hint() const { return std::nullopt; }
+    virtual void interrupt() noexcept {}
 };
 
 using source_ptr = std::unique_ptr<source>;

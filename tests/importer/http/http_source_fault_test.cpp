@@ -321,6 +321,31 @@ TEST(http_source, cancel_stops_a_stalled_read_within_a_second) {
     EXPECT_LT(took, 1500ms);
 }
 
+TEST(http_source, interrupt_from_another_thread_stops_a_stalled_read_and_leaves_the_jobs_token_alone) {
+    fault_http_server server([&](const fault_request& req, fault_reply& out) {
+        out.send(fault_http_server::head(200, {{"Content-Length", "1000000"}}));
+        if (req.method == "HEAD") return;
+        out.send(std::string(1000, 'x'));
+        out.stall();
+    });
+    auto opts = fast_options();
+    opts.idle_timeout = 30s;
+    cancel_token job;
+    auto src = http_source::open(server.url("/disk.img"), opts, job);
+    ASSERT_TRUE(src) << src.error().message();
+    std::thread interrupter([&] {
+        std::this_thread::sleep_for(300ms);
+        (*src)->interrupt();
+    });
+    const auto start = std::chrono::steady_clock::now();
+    auto got = drain(**src);
+    const auto took = std::chrono::steady_clock::now() - start;
+    interrupter.join();
+    ASSERT_FALSE(got);
+    EXPECT_TRUE(got.error().is(errc::canceled)) << got.error().message();
+    EXPECT_LT(took, 1500ms);
+    EXPECT_FALSE(job.canceled()) << "interrupting one source must not cancel the job";
+}
 
 TEST(http_source, resume_answered_with_200_skips_a_small_prefix_and_refuses_a_large_one) {
     auto data = random_bytes(3 * 1024 * 1024, 11);
