@@ -10,8 +10,9 @@
 // - size_hint() is the number of bytes the source will deliver in total, when known in advance.
 // - interrupt() may be called from any thread, also while another one is in read(): a read waiting
 //   on the network returns soon (an error), and the source is unusable afterwards. A source that
-//   never waits long (a file, memory) ignores it; a stage forwards it to its upstream. Used by
-//   read_ahead_source, whose thread reads its upstream, to stop that thread.
+//   never waits long (a file, memory) ignores it. Used by read_ahead_source, whose thread reads
+//   its upstream, to stop that thread: the stages it may sit above (peek, counting, checksum, the
+//   decompressors, a registry blob's size check) forward it to their upstream.
 // Thread-safety: none besides interrupt(); a pipeline is driven by one worker thread.
 #include "cdi/error.hpp"
 

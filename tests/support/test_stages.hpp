@@ -6,9 +6,11 @@
 #include "cdi/source.hpp"
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <mutex>
 #include <random>
 #include <string>
 #include <vector>
@@ -81,6 +83,45 @@ private:
     cancel_token& token_;
     std::size_t after_;
     std::size_t reads_ = 0;
+};
+
+// Serves `prefix`, then blocks its next read (an origin that stalls) until interrupt(), which fails
+// it with errc::canceled. wait_stalled() returns once a read is blocked.
+class stalling_source final : public source {
+public:
+    explicit stalling_source(bytes prefix) : prefix_(std::move(prefix)) {}
+    result<std::size_t> read(std::span<std::byte> buf) override {
+        if (at_ < prefix_.size()) {
+            const std::size_t n = std::min(buf.size(), prefix_.size() - at_);
+            std::memcpy(buf.data(), prefix_.data() + at_, n);
+            at_ += n;
+            return n;
+        }
+        std::unique_lock lock(mutex_);
+        stalled_ = true;
+        changed_.notify_all();
+        changed_.wait(lock, [&] { return interrupted_; });
+        return make_error(errc::canceled, "interrupted");
+    }
+    void interrupt() noexcept override {
+        {
+            std::lock_guard lock(mutex_);
+            interrupted_ = true;
+        }
+        changed_.notify_all();
+    }
+    void wait_stalled() {
+        std::unique_lock lock(mutex_);
+        changed_.wait(lock, [&] { return stalled_; });
+    }
+
+private:
+    bytes prefix_;
+    std::size_t at_ = 0;
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    bool stalled_ = false;
+    bool interrupted_ = false;
 };
 
 // No data at all (scripted_source({}) would memcpy from a null pointer).

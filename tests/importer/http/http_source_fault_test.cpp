@@ -296,13 +296,16 @@ TEST(http_source, no_proxy_bypasses_the_proxy) {
     EXPECT_TRUE(proxy.requests().empty());
 }
 
+// Answers a GET with 1,000 of its 1,000,000 bytes, then stalls.
+void stall_after_1000_bytes(const fault_request& req, fault_reply& out) {
+    out.send(fault_http_server::head(200, {{"Content-Length", "1000000"}}));
+    if (req.method == "HEAD") return;
+    out.send(std::string(1000, 'x'));
+    out.stall();
+}
+
 TEST(http_source, cancel_stops_a_stalled_read_within_a_second) {
-    fault_http_server server([&](const fault_request& req, fault_reply& out) {
-        out.send(fault_http_server::head(200, {{"Content-Length", "1000000"}}));
-        if (req.method == "HEAD") return;
-        out.send(std::string(1000, 'x'));
-        out.stall();
-    });
+    fault_http_server server(stall_after_1000_bytes);
     auto opts = fast_options();
     opts.idle_timeout = 30s;
     cancel_token cancel;
@@ -322,12 +325,7 @@ TEST(http_source, cancel_stops_a_stalled_read_within_a_second) {
 }
 
 TEST(http_source, interrupt_from_another_thread_stops_a_stalled_read_and_leaves_the_jobs_token_alone) {
-    fault_http_server server([&](const fault_request& req, fault_reply& out) {
-        out.send(fault_http_server::head(200, {{"Content-Length", "1000000"}}));
-        if (req.method == "HEAD") return;
-        out.send(std::string(1000, 'x'));
-        out.stall();
-    });
+    fault_http_server server(stall_after_1000_bytes);
     auto opts = fast_options();
     opts.idle_timeout = 30s;
     cancel_token job;

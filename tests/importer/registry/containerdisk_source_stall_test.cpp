@@ -9,51 +9,18 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 
 namespace cdi {
 namespace {
 
 using namespace std::chrono_literals;
 
-// Serves `prefix` bytes of a blob, then blocks every read until interrupt(), which fails it.
-class stalled_blob final : public source {
-public:
-    explicit stalled_blob(test::bytes prefix) : prefix_(std::move(prefix)) {}
-    result<std::size_t> read(std::span<std::byte> buf) override {
-        if (at_ < prefix_.size()) {
-            const std::size_t n = std::min(buf.size(), prefix_.size() - at_);
-            std::memcpy(buf.data(), prefix_.data() + at_, n);
-            at_ += n;
-            return n;
-        }
-        std::unique_lock lock(mutex_);
-        changed_.wait(lock, [&] { return interrupted_; });
-        return make_error(errc::canceled, "interrupted");
-    }
-    void interrupt() noexcept override {
-        {
-            std::lock_guard lock(mutex_);
-            interrupted_ = true;
-        }
-        changed_.notify_all();
-    }
-
-private:
-    test::bytes prefix_;
-    std::size_t at_ = 0;
-    std::mutex mutex_;
-    std::condition_variable changed_;
-    bool interrupted_ = false;
-};
-
 class stalling_images final : public image_source {
 public:
     explicit stalling_images(test::bytes prefix) : prefix_(std::move(prefix)) {}
     result<manifest_bytes> top_manifest() override { return make_error(errc::bad_image, "unused"); }
     result<manifest_bytes> manifest(const descriptor&) override { return make_error(errc::bad_image, "unused"); }
-    result<source_ptr> open_blob(const descriptor&) override { return source_ptr(std::make_unique<stalled_blob>(prefix_)); }
+    result<source_ptr> open_blob(const descriptor&) override { return source_ptr(std::make_unique<test::stalling_source>(prefix_)); }
     std::string name() const override { return "stalling test origin"; }
 
 private:

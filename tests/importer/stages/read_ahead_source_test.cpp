@@ -7,8 +7,6 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <thread>
 
 namespace cdi {
@@ -72,42 +70,8 @@ TEST(read_ahead_source, reads_nothing_until_read_and_drain_reaches_the_upstreams
     EXPECT_EQ(*n, 0u);
 }
 
-// Blocks every read after the first until interrupt(); then fails it.
-class stalling_source final : public source {
-public:
-    result<std::size_t> read(std::span<std::byte> buf) override {
-        std::unique_lock lock(mutex_);
-        if (reads_++ == 0) {
-            buf[0] = std::byte{42};
-            return std::size_t{1};
-        }
-        stalled_ = true;
-        changed_.notify_all();
-        changed_.wait(lock, [&] { return interrupted_; });
-        return make_error(errc::canceled, "interrupted");
-    }
-    void interrupt() noexcept override {
-        {
-            std::lock_guard lock(mutex_);
-            interrupted_ = true;
-        }
-        changed_.notify_all();
-    }
-    void wait_stalled() {
-        std::unique_lock lock(mutex_);
-        changed_.wait(lock, [&] { return stalled_; });
-    }
-
-private:
-    std::mutex mutex_;
-    std::condition_variable changed_;
-    int reads_ = 0;
-    bool stalled_ = false;
-    bool interrupted_ = false;
-};
-
 TEST(read_ahead_source, interrupt_ends_a_stalled_upstream_read_and_the_consumer_gets_the_bytes_then_the_error) {
-    auto up = std::make_unique<stalling_source>();
+    auto up = std::make_unique<test::stalling_source>(test::bytes{std::byte{42}});
     auto* upstream = up.get();
     read_ahead_source src(std::move(up), 2, 4096);
     test::bytes buf(1);
@@ -123,7 +87,7 @@ TEST(read_ahead_source, interrupt_ends_a_stalled_upstream_read_and_the_consumer_
 }
 
 TEST(read_ahead_source, destroyed_while_its_thread_waits_in_a_stalled_upstream_returns_at_once) {
-    auto up = std::make_unique<stalling_source>();
+    auto up = std::make_unique<test::stalling_source>(test::bytes{std::byte{42}});
     auto* upstream = up.get();
     auto src = std::make_unique<read_ahead_source>(std::move(up), 2, 1);  // 1-byte slots: the first fills at once
     test::bytes buf(1);
