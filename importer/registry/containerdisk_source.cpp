@@ -2,6 +2,7 @@
 
 #include "importer/registry/image_blobs.hpp"
 #include "importer/stages/pipeline.hpp"
+#include "importer/stages/read_ahead_source.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -51,7 +52,6 @@ result<bool> containerdisk_source::open_next_layer() {
     reader_.reset();
     layer_top_.reset();
     layer_check_ = nullptr;
-    layer_ahead_ = nullptr;
     if (next_ >= layers_.size()) return false;
     const descriptor& d = layers_[layers_.size() - 1 - next_];
     ++next_;
@@ -73,9 +73,7 @@ result<bool> containerdisk_source::open_next_layer() {
     }
     // The blob is received, hashed and decompressed on the read-ahead's thread, beside this one's
     // untar and decode (and the disk's writes on theirs).
-    auto ahead = std::make_unique<read_ahead_source>(std::move(pipe->top));
-    layer_ahead_ = ahead.get();
-    layer_top_ = std::move(ahead);
+    layer_top_ = std::make_unique<read_ahead_source>(std::move(pipe->top));
     reader_ = std::make_unique<archive_reader>(*layer_top_);
     spdlog::info("reading {} ({} bytes)", layer_name_, d.size);
     return true;
@@ -99,10 +97,9 @@ result<bool> containerdisk_source::scan_layer() {
         spdlog::info("the disk is {} in {} ({} bytes)", overlay_.disk_path(), layer_name_, size);
         return true;
     }
+    // finish() reads the layer to its end, through the read-ahead, whose thread has then stopped
+    // reading: layer_check_ is this thread's again for the rest of the blob and its digest.
     if (auto f = reader_->finish(); !f) return in_layer(f.error());
-    // The layer's end goes through the read-ahead; then the blob's digest is checked (the thread
-    // has stopped reading: layer_check_ is this thread's again).
-    if (auto d = layer_ahead_->drain(); !d) return d.error();
     if (auto v = layer_check_->drain_and_verify(); !v) return v.error();
     overlay_.end_layer();
     return false;

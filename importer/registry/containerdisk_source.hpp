@@ -17,7 +17,6 @@
 #include "cdi/source.hpp"
 #include "importer/archive/archive_reader.hpp"
 #include "importer/stages/checksum_source.hpp"
-#include "importer/stages/read_ahead_source.hpp"
 #include "importer/registry/containerdisk_overlay.hpp"
 #include "importer/registry/image_manifest.hpp"
 #include "importer/registry/image_source.hpp"
@@ -63,9 +62,8 @@ private:
     std::vector<descriptor> layers_;
     std::size_t next_ = 0;  // layers opened so far, counted from the top
 
-    source_ptr layer_top_;                    // decompressed tar stream of the current layer
+    source_ptr layer_top_;                    // decompressed tar stream of the current layer, read ahead
     checksum_source* layer_check_ = nullptr;  // its digest check, inside layer_top_'s chain
-    read_ahead_source* layer_ahead_ = nullptr;  // layer_top_: the layer's stream read on its own thread
     std::unique_ptr<archive_reader> reader_;  // borrows layer_top_; reset before it
     std::string layer_name_;
 

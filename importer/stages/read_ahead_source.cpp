@@ -65,15 +65,13 @@ void read_ahead_source::fill() {
 
 result<std::size_t> read_ahead_source::read(std::span<std::byte> buf) {
     if (buf.empty()) return std::size_t{0};
-    if (!thread_.joinable()) {
+    if (!thread_.joinable()) {  // the first read: the slots and the thread
         std::lock_guard lock(mutex_);
-        if (!ended_) {
-            for (std::size_t i = 0; i < buffers_.size(); ++i) {
-                buffers_[i] = std::make_unique_for_overwrite<std::byte[]>(slot_size_);
-                free_.push_back(i);
-            }
-            thread_ = std::thread([this] { fill(); });
+        for (std::size_t i = 0; i < buffers_.size(); ++i) {
+            buffers_[i] = std::make_unique_for_overwrite<std::byte[]>(slot_size_);
+            free_.push_back(i);
         }
+        thread_ = std::thread([this] { fill(); });
     }
     std::unique_lock lock(mutex_);
     changed_.wait(lock, [&] { return !full_.empty() || ended_; });
@@ -97,15 +95,6 @@ result<std::size_t> read_ahead_source::read(std::span<std::byte> buf) {
         changed_.notify_all();
     }
     return n;
-}
-
-result<void> read_ahead_source::drain() {
-    std::vector<std::byte> discard(64 * 1024);
-    for (;;) {
-        auto n = read(discard);
-        if (!n) return n.error();
-        if (*n == 0) return {};
-    }
 }
 
 }  // namespace cdi

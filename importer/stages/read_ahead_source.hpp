@@ -13,8 +13,6 @@
 // - The upstream is touched by the thread only, from the first read() on; size_hint() is taken
 //   once, at construction. Once read() has returned the end or an error, the thread has stopped
 //   reading, and the upstream (a checksum_source below, say) may be used again by the caller.
-// - drain() reads on to the upstream's end, discarding: for consumers that stop early and still
-//   need the upstream's end (a digest checked there).
 // - The destructor interrupts the upstream (source::interrupt: a read waiting on the network
 //   returns soon) and joins the thread, so a failed job does not wait for a stalled origin.
 // Thread-safety: one consumer thread; the reading thread is internal.
@@ -45,8 +43,6 @@ public:
     result<std::size_t> read(std::span<std::byte> buf) override;
     std::optional<std::uint64_t> size_hint() const override { return hint_; }
     void interrupt() noexcept override;
-
-    result<void> drain();
 
 private:
     struct filled {

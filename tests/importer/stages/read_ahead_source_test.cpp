@@ -1,6 +1,6 @@
 // read_ahead_source: the upstream's bytes in order, then its end or its error as the upstream gave
-// them; no thread for a source never read; drain() reaches the upstream's end; and destroying it
-// while its thread waits in a stalled upstream interrupts that read instead of waiting for it.
+// them; no thread for a source never read; and destroying it while its thread waits in a stalled
+// upstream interrupts that read instead of waiting for it.
 #include "importer/stages/read_ahead_source.hpp"
 #include "support/test_stages.hpp"
 
@@ -53,7 +53,7 @@ TEST(read_ahead_source, delivers_every_byte_read_before_the_upstreams_error_then
     EXPECT_TRUE(again.error().is(errc::io));
 }
 
-TEST(read_ahead_source, reads_nothing_until_read_and_drain_reaches_the_upstreams_end) {
+TEST(read_ahead_source, reads_nothing_until_read_then_reads_to_the_upstreams_end) {
     const test::bytes data = test::random_bytes(50'000, 23);
     auto up = std::make_unique<test::scripted_source>(data, 4096);
     auto* upstream = up.get();
@@ -62,7 +62,7 @@ TEST(read_ahead_source, reads_nothing_until_read_and_drain_reaches_the_upstreams
     EXPECT_EQ(upstream->reads(), 0u) << "no read before the consumer's first";
     test::bytes head(100);
     ASSERT_TRUE(src.read(head));
-    ASSERT_TRUE(src.drain());
+    ASSERT_TRUE(test::drain(src));
     // The scripted source has given all its bytes and its end: the thread read to the end.
     test::bytes rest(10);
     auto n = upstream->read(rest);
